@@ -1,0 +1,224 @@
+/// The commit log: every durable change, in order, in preallocated segment files.
+///
+/// Owner: the store's writer thread, after `recover` has run at open. A batch is appended as one
+/// record and made durable by one `sync` (`fdatasync`); LMDB is then committed without a sync of
+/// its own, and checkpoints (see `Checkpoint`) let old segments go. docs/STORAGE.md specifies the
+/// format and the recovery argument.
+final class CommitLog {
+    struct Segment {
+        let firstLSN: UInt64
+        let path: String
+    }
+
+    let directory: String
+    let fileSystem: any FileSystem
+    let segmentBytes: Int
+    private(set) var segments: [Segment]
+    private var activeHandle: (any FileHandle)?
+    private var activeOffset: Int64 = 0
+    /// The last LSN written; the next record must carry `lastLSN + 1`.
+    private(set) var lastLSN: UInt64
+    /// Bytes appended since the last `sync`; zero means everything written is durable.
+    private(set) var unsyncedBytes = 0
+    /// Bytes appended since `resetBytesSinceCheckpoint`, to trigger checkpoints.
+    private(set) var bytesSinceCheckpoint = 0
+    private var compressionScratch: [UInt8] = []
+
+    private init(directory: String, fileSystem: any FileSystem, segmentBytes: Int, segments: [Segment], lastLSN: UInt64) {
+        self.directory = directory
+        self.fileSystem = fileSystem
+        self.segmentBytes = segmentBytes
+        self.segments = segments
+        self.lastLSN = lastLSN
+    }
+
+    deinit {
+        activeHandle?.close()
+    }
+
+    // MARK: Recovery
+
+    /// The outcome of reading the log at open.
+    struct Recovery {
+        let log: CommitLog
+        let tailCut: TailCut?
+    }
+
+    /// Reads every segment in `directory`, calls `replay` for each whole record with an LSN above
+    /// `appliedLSN` in order, cuts a torn tail off the last segment, and returns a log ready to
+    /// append at the next LSN in a fresh segment.
+    ///
+    /// Damage anywhere but the tail of the last segment, or a gap in the LSNs, is `.corrupt`: it
+    /// would mean acknowledged writes are gone, and the store refuses to open rather than serve
+    /// less than it promised.
+    static func recover(
+        directory: String,
+        fileSystem: any FileSystem,
+        segmentBytes: Int,
+        recordBytesMax: Int,
+        appliedLSN: UInt64,
+        replay: (CommitLogRecord) throws(EngramError) -> Void
+    ) throws(EngramError) -> Recovery {
+        try fileSystem.createDirectory(directory)
+        let segments = try fileSystem.contentsOfDirectory(directory)
+            .compactMap { name in CommitLogFormat.firstLSN(ofSegmentNamed: name).map { Segment(firstLSN: $0, path: Path.join(directory, name)) } }
+            .sorted { $0.firstLSN < $1.firstLSN }
+        var expectedLSN: UInt64? = nil
+        var tailCut: TailCut? = nil
+        var lastLSN = appliedLSN
+        for (index, segment) in segments.enumerated() {
+            let isLast = index == segments.count - 1
+            if let expected = expectedLSN, segment.firstLSN != expected {
+                throw .corrupt("segment starts at LSN \(segment.firstLSN) but the previous one ended before \(expected)", file: segment.path, offset: 0)
+            }
+            let reader = try SegmentReader(segment: segment, fileSystem: fileSystem, recordBytesMax: recordBytesMax)
+            defer { reader.handle.close() }
+            var nextLSN = segment.firstLSN
+            while true {
+                let outcome = try reader.next(expectedLSN: nextLSN)
+                switch outcome {
+                case .end:
+                    break
+                case .damaged(let reason):
+                    let cut = TailCut(file: segment.path, offset: reader.offset, byteCount: reader.fileBytes - reader.offset, reason: reason)
+                    if !isLast {
+                        throw .corrupt("\(reason) in a segment that is not the last; acknowledged records may be lost", file: segment.path, offset: reader.offset)
+                    }
+                    try reader.handle.truncate(to: reader.offset)
+                    try reader.handle.sync()
+                    tailCut = cut
+                case .record(let record):
+                    if record.lsn > appliedLSN {
+                        if record.lsn != lastLSN + 1 {
+                            throw .corrupt("the log holds LSN \(record.lsn) but the store needs \(lastLSN + 1) next", file: segment.path, offset: record.offset)
+                        }
+                        try replay(record)
+                        lastLSN = record.lsn
+                    }
+                    nextLSN = record.lsn + 1
+                    continue
+                }
+                break
+            }
+            expectedLSN = nextLSN
+        }
+        let log = CommitLog(directory: directory, fileSystem: fileSystem, segmentBytes: segmentBytes, segments: segments, lastLSN: max(lastLSN, (expectedLSN ?? 1) - 1))
+        return Recovery(log: log, tailCut: tailCut)
+    }
+
+    // MARK: Appending
+
+    /// Appends a record whose payload sits in `buffer` after `CommitLogFormat.headerBytes` reserved
+    /// bytes. The record is written but not durable until `sync`.
+    ///
+    /// On a failed write nothing is consumed: the next append reuses the LSN and the same offset,
+    /// and recovery stops at whatever partial bytes were left.
+    func append(kind: CommitLogFormat.Kind, buffer: inout ByteWriter) throws(EngramError) {
+        let lsn = lastLSN + 1
+        let payloadBytes = buffer.count - CommitLogFormat.headerBytes
+        precondition(payloadBytes >= 0, "commit-log buffer lacks its reserved header")
+        let recordBytes: Int
+        if payloadBytes >= CommitLogFormat.compressionThresholdBytes, let compressed = compress(buffer) {
+            recordBytes = compressed
+            try write(record: &compressionScratch, byteCount: recordBytes, lsn: lsn, kind: kind, flags: CommitLogFormat.flagCompressed)
+        } else {
+            recordBytes = buffer.count
+            var bytes = buffer.bytes
+            try write(record: &bytes, byteCount: recordBytes, lsn: lsn, kind: kind, flags: 0)
+        }
+        lastLSN = lsn
+        unsyncedBytes += recordBytes
+        bytesSinceCheckpoint += recordBytes
+    }
+
+    /// Compresses the payload of `buffer` into `compressionScratch` (header reserved in front);
+    /// returns the record's size, or nil when compression does not save a quarter.
+    private func compress(_ buffer: ByteWriter) -> Int? {
+        let payloadBytes = buffer.count - CommitLogFormat.headerBytes
+        let capacity = CommitLogFormat.headerBytes + 4 + LZ4Block.bound(payloadBytes)
+        if compressionScratch.count < capacity {
+            compressionScratch = [UInt8](repeating: 0, count: capacity)
+        }
+        let compressedBytes = buffer.bytes.withUnsafeBytes { source in
+            compressionScratch.withUnsafeMutableBytes { destination in
+                let payload = UnsafeRawBufferPointer(rebasing: source[CommitLogFormat.headerBytes...])
+                destination.storeBytes(of: UInt32(payloadBytes).littleEndian, toByteOffset: CommitLogFormat.headerBytes, as: UInt32.self)
+                let target = UnsafeMutableRawBufferPointer(rebasing: destination[(CommitLogFormat.headerBytes + 4)..<capacity])
+                return LZ4Block.compress(payload, into: target)
+            }
+        }
+        let total = CommitLogFormat.headerBytes + 4 + compressedBytes
+        return total * 4 <= buffer.count * 3 ? total : nil
+    }
+
+    private func write(record: inout [UInt8], byteCount: Int, lsn: UInt64, kind: CommitLogFormat.Kind, flags: UInt8) throws(EngramError) {
+        record.withUnsafeMutableBytes { bytes in
+            bytes.storeBytes(of: UInt32(byteCount - CommitLogFormat.headerBytes).littleEndian, toByteOffset: 4, as: UInt32.self)
+            bytes.storeBytes(of: lsn.littleEndian, toByteOffset: 8, as: UInt64.self)
+            bytes[16] = kind.rawValue
+            bytes[17] = flags
+            let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[4..<byteCount]))
+            bytes.storeBytes(of: CRC32C.mask(crc).littleEndian, toByteOffset: 0, as: UInt32.self)
+        }
+        if activeHandle == nil || activeOffset + Int64(byteCount) + Int64(CommitLogFormat.headerBytes) > Int64(segmentBytes) {
+            try roll(firstLSN: lsn)
+        }
+        guard let handle = activeHandle else { preconditionFailure("no active commit-log segment after roll") }
+        try record.withBytes { (bytes) throws(EngramError) in
+            try handle.write(UnsafeRawBufferPointer(rebasing: bytes[0..<byteCount]), at: activeOffset)
+        }
+        activeOffset += Int64(byteCount)
+    }
+
+    /// Starts a new segment whose first record will be `firstLSN`, preallocated so that appends
+    /// inside it cannot fail for want of space. The previous segment is synced first, so a segment
+    /// that is not the last is always whole.
+    private func roll(firstLSN: UInt64) throws(EngramError) {
+        if let previous = activeHandle {
+            try previous.sync()
+            previous.close()
+            activeHandle = nil
+        }
+        let path = Path.join(directory, CommitLogFormat.segmentName(firstLSN: firstLSN))
+        let handle = try fileSystem.open(path, create: true)
+        do throws(EngramError) {
+            try handle.truncate(to: 0)
+            try handle.allocate(byteCount: Int64(segmentBytes))
+            try handle.sync()
+            try fileSystem.syncDirectory(directory)
+        } catch {
+            handle.close()
+            try? fileSystem.remove(path)
+            throw error
+        }
+        activeHandle = handle
+        activeOffset = 0
+        segments.append(Segment(firstLSN: firstLSN, path: path))
+    }
+
+    /// Makes every appended record durable.
+    func sync() throws(EngramError) {
+        guard unsyncedBytes > 0, let handle = activeHandle else { return }
+        try handle.sync()
+        unsyncedBytes = 0
+    }
+
+    func resetBytesSinceCheckpoint() { bytesSinceCheckpoint = 0 }
+
+    /// Removes every segment whose records all have LSNs at or below `lsn` (they are in a
+    /// checkpoint). The active segment stays.
+    func removeSegments(coveredBy lsn: UInt64) throws(EngramError) {
+        var removed = 0
+        while segments.count > 1, segments[1].firstLSN <= lsn + 1 {
+            try fileSystem.remove(segments[0].path)
+            segments.removeFirst()
+            removed += 1
+        }
+        if removed > 0 { try fileSystem.syncDirectory(directory) }
+    }
+
+    func close() {
+        activeHandle?.close()
+        activeHandle = nil
+    }
+}

@@ -1,0 +1,59 @@
+/// The byte layout of commit-log records; docs/STORAGE.md ("The commit log") is the specification.
+///
+/// ```
+///  0        4        8                16     17      18
+///  +--------+--------+----------------+------+-------+--------------------+
+///  | crc32c | length |      lsn       | kind | flags | payload (length)   |
+///  |  u32   |  u32   |      u64       |  u8  |  u8   |                    |
+///  +--------+--------+----------------+------+-------+--------------------+
+/// ```
+/// All integers little-endian. `crc32c` is masked (see `CRC32C.mask`) and covers bytes 4 to the
+/// end of the payload. A header of 18 zero bytes is the end of the log (segments are preallocated
+/// with zeros). When `flags` bit 0 is set the payload is `u32 uncompressed length` followed by an
+/// LZ4 block.
+enum CommitLogFormat {
+    static let headerBytes = 18
+    static let flagCompressed: UInt8 = 1
+    /// Payloads at least this large are offered to LZ4; smaller ones rarely shrink.
+    static let compressionThresholdBytes = 512
+
+    enum Kind: UInt8 {
+        /// One group-commit batch: `BatchPayload`.
+        case batch = 1
+        /// The batch whose LSN is the payload (u64) was written to the log but never committed to
+        /// LMDB; replay skips it.
+        case rollback = 2
+    }
+
+    static func segmentName(firstLSN: UInt64) -> String {
+        let digits = String(firstLSN)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".log"
+    }
+
+    /// The first LSN in a segment's name, or nil if the name is not a segment's.
+    static func firstLSN(ofSegmentNamed name: String) -> UInt64? {
+        guard name.hasSuffix(".log"), name.count == 24 else { return nil }
+        return UInt64(name.prefix(20))
+    }
+}
+
+/// Where recovery cut a torn tail off the log: what was lost was never acknowledged as durable.
+public struct TailCut: Sendable, Equatable, CustomStringConvertible {
+    public let file: String
+    public let offset: Int64
+    public let byteCount: Int64
+    public let reason: String
+
+    public var description: String {
+        "cut \(byteCount) bytes at offset \(offset) of \(file): \(reason)"
+    }
+}
+
+/// One record read back from the log, its payload decompressed.
+struct CommitLogRecord {
+    let lsn: UInt64
+    let kind: CommitLogFormat.Kind
+    let payload: [UInt8]
+    let file: String
+    let offset: Int64
+}

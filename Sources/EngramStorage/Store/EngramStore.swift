@@ -1,0 +1,125 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The storage engine: one data directory, every durable tier, one writer.
+///
+/// Open it once per process with `open(_:)`; share the instance between threads and tasks. Reads
+/// run on the caller's thread in a pooled LMDB read transaction and never wait for the writer.
+/// Writes are queued to the group-commit writer and completed when durable (or applied, if asked).
+/// `close()` finishes every queued write, checkpoints, and releases the directory.
+public final class EngramStore: Sendable {
+    public let configuration: StoreConfiguration
+    public var limits: Limits { configuration.limits }
+    let environment: LMDBEnvironment
+    let tables: Tables
+    let writer: GroupCommitWriter
+    private let lockDescriptor: Int32
+    /// What open found and did: the checkpoint it started from, the records replayed, a cut tail.
+    public let recovery: RecoveryReport
+
+    private init(configuration: StoreConfiguration, environment: LMDBEnvironment, tables: Tables, writer: GroupCommitWriter, lockDescriptor: Int32, recovery: RecoveryReport) {
+        self.configuration = configuration
+        self.environment = environment
+        self.tables = tables
+        self.writer = writer
+        self.lockDescriptor = lockDescriptor
+        self.recovery = recovery
+    }
+
+    /// Opens (creating if needed) the store in `configuration.directory`, recovering from a crash
+    /// if there was one. Throws `.busy` if another process has the directory open, `.corrupt` if
+    /// acknowledged data cannot be recovered, `.limitsInvalid` for contradictory limits.
+    public static func open(_ configuration: StoreConfiguration) throws(EngramError) -> EngramStore {
+        try configuration.limits.validate()
+        let directory = configuration.directory
+        let fileSystem = configuration.fileSystem
+        try fileSystem.createDirectory(directory)
+        let lockDescriptor = try lockDirectory(directory)
+        do throws(EngramError) {
+            let opened = try StoreRecovery.run(configuration)
+            let store = EngramStore(configuration: configuration, environment: opened.environment, tables: opened.tables, writer: opened.writer, lockDescriptor: lockDescriptor, recovery: opened.report)
+            opened.writer.start()
+            return store
+        } catch {
+            Glibc.close(lockDescriptor)
+            throw error
+        }
+    }
+
+    /// Finishes every queued write, takes a final checkpoint, and closes LMDB. Idempotent. Reads
+    /// must have ended; writes submitted after this begins fail with `.closed`.
+    public func close() {
+        writer.close()
+        environment.close()
+        Glibc.close(lockDescriptor)
+    }
+
+    private static func lockDirectory(_ directory: String) throws(EngramError) -> Int32 {
+        let path = Path.join(directory, StoreLayout.lockFile)
+        let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if descriptor < 0 { throw .system("cannot open the lock file", errno: errno, file: path) }
+        if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            Glibc.close(descriptor)
+            if code == EWOULDBLOCK {
+                throw EngramError(.busy, "the data directory \(directory) is open in another process")
+            }
+            throw .system("cannot lock the data directory", errno: code, file: path)
+        }
+        return descriptor
+    }
+
+    // MARK: Writes
+
+    /// Queues `command` and calls `completion` on the writer thread when it is durable (or
+    /// applied, for `.applied`), or has failed. Throws at once, without queueing, for a command
+    /// that breaks a limit, a full queue (`.busy`), or a closed store. For servers that complete
+    /// a promise rather than await.
+    public func submit<Command: WriteCommand>(
+        _ command: Command,
+        durability: Durability = .durable,
+        completion: @escaping @Sendable (Result<Command.Outcome, EngramError>) -> Void
+    ) throws(EngramError) {
+        try command.validate(limits)
+        try writer.submit(TypedPendingWrite(command, durability: durability, completion: completion))
+    }
+
+    /// Applies `command` and returns its outcome once durable (or applied, for `.applied`).
+    public func write<Command: WriteCommand>(_ command: Command, durability: Durability = .durable) async throws(EngramError) -> Command.Outcome {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Command.Outcome, EngramError>, Never>) in
+            do throws(EngramError) {
+                try submit(command, durability: durability) { continuation.resume(returning: $0) }
+            } catch {
+                continuation.resume(returning: .failure(error))
+            }
+        }
+        return try result.get()
+    }
+
+    /// What the writer has done so far, and the queue's depth now.
+    public var statistics: StoreStatistics {
+        var statistics = writer.statistics.withLock { $0 }
+        statistics.queueDepth = writer.queueDepth
+        return statistics
+    }
+
+    /// Runs `body` in a pooled read transaction (a consistent snapshot).
+    func read<Result>(_ body: (LMDBTransaction) throws(EngramError) -> Result) throws(EngramError) -> Result {
+        try environment.read(body)
+    }
+}
+
+/// What opening the store found.
+public struct RecoveryReport: Sendable, Equatable {
+    /// The LSN of the checkpoint open started from (0 for a new store).
+    public var checkpointLSN: UInt64
+    /// Log records replayed on top of the checkpoint.
+    public var recordsReplayed: Int
+    /// Batches skipped because a rollback record voided them.
+    public var batchesRolledBack: Int
+    /// The torn tail cut off the log, if any.
+    public var tailCut: TailCut?
+    /// Whether the directory held no store before.
+    public var createdNew: Bool
+}

@@ -1,0 +1,48 @@
+/// How a store is opened. Every field has a default that works out of the box.
+public struct StoreConfiguration: Sendable {
+    /// The data directory; created if missing. One process at a time may open it.
+    public var directory: String
+    /// Every bound; checked with `Limits.validate()` at open.
+    public var limits: Limits
+    /// The file layer for the commit log and checkpoints; tests put a fault-injecting one here.
+    public var fileSystem: any FileSystem
+    /// Receives notable events (a tail cut at recovery, a failed checkpoint). Called on the thread
+    /// where the event happened; keep it short.
+    public var eventHandler: (@Sendable (StoreEvent) -> Void)?
+
+    public init(directory: String, limits: Limits = .default, fileSystem: any FileSystem = PosixFileSystem(), eventHandler: (@Sendable (StoreEvent) -> Void)? = nil) {
+        self.directory = directory
+        self.limits = limits
+        self.fileSystem = fileSystem
+        self.eventHandler = eventHandler
+    }
+}
+
+/// Something the store did that an operator may want to see in a log.
+public enum StoreEvent: Sendable, Equatable {
+    /// Open found a torn record at the end of the commit log and cut it; it was never acknowledged.
+    case commitLogTailCut(TailCut)
+    /// Open replayed this many log records past the checkpoint.
+    case recovered(recordsReplayed: Int, checkpointLSN: UInt64, lastLSN: UInt64)
+    /// A checkpoint failed; the previous one stays valid and the next attempt comes later.
+    case checkpointFailed(EngramError)
+    /// The store stopped taking writes after an error that leaves a batch's fate unknown (a failed
+    /// `fdatasync`). Reads go on; a restart replays the log.
+    case writesStopped(EngramError)
+}
+
+/// What the store has done since it opened.
+public struct StoreStatistics: Sendable, Equatable {
+    public var batchCount: UInt64 = 0
+    public var writeCount: UInt64 = 0
+    public var failedWriteCount: UInt64 = 0
+    public var busyRejectionCount: UInt64 = 0
+    public var syncCount: UInt64 = 0
+    public var checkpointCount: UInt64 = 0
+    public var logBytes: UInt64 = 0
+    public var queueDepth: Int = 0
+    public var lastAppliedLSN: UInt64 = 0
+    public var lastCheckpointLSN: UInt64 = 0
+    /// The largest batch so far, in requests.
+    public var largestBatchCount: Int = 0
+}

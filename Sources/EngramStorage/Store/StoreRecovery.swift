@@ -1,0 +1,175 @@
+/// Opening a data directory: restore the checkpoint, open LMDB, replay the log, checkpoint again.
+/// docs/STORAGE.md ("Recovery") is the argument for why this loses no acknowledged write.
+enum StoreRecovery {
+    struct Opened {
+        let environment: LMDBEnvironment
+        let tables: Tables
+        let writer: GroupCommitWriter
+        let report: RecoveryReport
+    }
+
+    static func run(_ configuration: StoreConfiguration) throws(EngramError) -> Opened {
+        let directory = configuration.directory
+        let fileSystem = configuration.fileSystem
+        let limits = configuration.limits
+        let lmdbDirectory = Path.join(directory, StoreLayout.lmdbDirectory)
+        let logDirectory = Path.join(directory, StoreLayout.logDirectory)
+        try fileSystem.createDirectory(lmdbDirectory)
+        try fileSystem.createDirectory(logDirectory)
+
+        let checkpoint = try Checkpointer.read(directory: directory, fileSystem: fileSystem)
+        if let checkpoint {
+            try Checkpointer.restore(checkpoint, lmdbDirectory: lmdbDirectory)
+        } else {
+            try prepareNewStore(lmdbDirectory: lmdbDirectory, logDirectory: logDirectory, fileSystem: fileSystem)
+        }
+
+        let environment = try LMDBEnvironment(directory: lmdbDirectory, mapBytes: limits.mapBytes, readersMax: limits.lmdbReadersMax, databasesMax: limits.lmdbDatabasesMax)
+        let tables = try openTables(environment)
+        guard environment.maxKeyBytes >= Limits.lmdbKeyBytesMax else {
+            throw EngramError(.limitsInvalid, "this LMDB build accepts keys of \(environment.maxKeyBytes) bytes, the limits assume \(Limits.lmdbKeyBytesMax)")
+        }
+        let state = try environment.read { (transaction) throws(EngramError) in
+            (applied: try transaction.readUInt64(tables.meta, MetaKey.appliedLSN) ?? 0,
+             versions: try transaction.readUInt64(tables.meta, MetaKey.versionCounter) ?? 0)
+        }
+        if let checkpoint, checkpoint.lsn != state.applied {
+            throw EngramError.corrupt("after restoring the checkpoint, LMDB holds LSN \(state.applied) but the checkpoint names \(checkpoint.lsn)", file: Path.join(directory, Checkpoint.fileName), offset: 0)
+        }
+
+        var replayer = Replayer(environment: environment, tables: tables, limits: limits, versionCounter: state.versions)
+        let recovery = try CommitLog.recover(
+            directory: logDirectory, fileSystem: fileSystem, segmentBytes: limits.commitLogSegmentBytes,
+            recordBytesMax: limits.batchBytesMax + Limits.commitLogOverheadBytes + limits.batchCountMax * 64,
+            appliedLSN: state.applied
+        ) { (record) throws(EngramError) in try replayer.accept(record) }
+        try replayer.finish()
+        if let cut = recovery.tailCut { configuration.eventHandler?(.commitLogTailCut(cut)) }
+
+        let checkpointer = try Checkpointer(directory: directory, fileSystem: fileSystem, environment: environment)
+        let lastApplied = replayer.lastAppliedLSN ?? state.applied
+        try checkpointer.checkpoint(lsn: lastApplied, log: recovery.log)
+        let report = RecoveryReport(checkpointLSN: checkpoint?.lsn ?? 0, recordsReplayed: replayer.recordsReplayed, batchesRolledBack: replayer.batchesRolledBack, tailCut: recovery.tailCut, createdNew: checkpoint == nil)
+        configuration.eventHandler?(.recovered(recordsReplayed: report.recordsReplayed, checkpointLSN: report.checkpointLSN, lastLSN: recovery.log.lastLSN))
+        let writer = GroupCommitWriter(environment: environment, tables: tables, limits: limits, log: recovery.log, checkpointer: checkpointer, lastAppliedLSN: lastApplied, versionCounter: replayer.versionCounter, eventHandler: configuration.eventHandler)
+        return Opened(environment: environment, tables: tables, writer: writer, report: report)
+    }
+
+    /// A directory without a checkpoint has never acknowledged a write (open checkpoints before it
+    /// takes any), so leftovers of an interrupted first open are removed. A log with records but
+    /// no checkpoint is damage, not leftovers.
+    private static func prepareNewStore(lmdbDirectory: String, logDirectory: String, fileSystem: any FileSystem) throws(EngramError) {
+        let logNames = try fileSystem.contentsOfDirectory(logDirectory).filter { CommitLogFormat.firstLSN(ofSegmentNamed: $0) != nil }
+        for name in logNames {
+            let handle = try fileSystem.open(Path.join(logDirectory, name), create: false)
+            let head = try handle.read(byteCount: CommitLogFormat.headerBytes, at: 0)
+            handle.close()
+            if !head.allSatisfy({ $0 == 0 }) {
+                throw EngramError.corrupt("the commit log holds records but the checkpoint file is missing", file: Path.join(logDirectory, name), offset: 0)
+            }
+            try fileSystem.remove(Path.join(logDirectory, name))
+        }
+        for name in ["data.mdb", "lock.mdb"] {
+            try fileSystem.remove(Path.join(lmdbDirectory, name))
+        }
+    }
+
+    private static func openTables(_ environment: LMDBEnvironment) throws(EngramError) -> Tables {
+        let transaction = try environment.beginWrite()
+        do throws(EngramError) {
+            let tables = try Tables.open(in: environment, transaction: transaction)
+            let format = try MetaKey.format.withBytes { (key) throws(EngramError) in try transaction.get(tables.meta, key) }
+            if let format {
+                let version = format.count == 4 ? UInt32(littleEndian: format.loadUnaligned(as: UInt32.self)) : 0
+                guard version == MetaKey.formatVersion else {
+                    throw EngramError(.corrupt, "the store's table format is version \(version); this build reads version \(MetaKey.formatVersion)")
+                }
+            } else {
+                try MetaKey.format.withBytes { (key) throws(EngramError) in
+                    try withBytes(of: MetaKey.formatVersion.littleEndian) { (value) throws(EngramError) in try transaction.put(tables.meta, key, value) }
+                }
+            }
+            try transaction.commit()
+            return tables
+        } catch {
+            transaction.abort()
+            throw error
+        }
+    }
+}
+
+/// Applies log records past the checkpoint, each in its own LMDB transaction, skipping batches
+/// voided by a later rollback record (it looks one record ahead).
+struct Replayer {
+    let environment: LMDBEnvironment
+    let tables: Tables
+    let limits: Limits
+    var versionCounter: UInt64
+    private var pending: CommitLogRecord?
+    private(set) var lastAppliedLSN: UInt64?
+    private(set) var recordsReplayed = 0
+    private(set) var batchesRolledBack = 0
+
+    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, versionCounter: UInt64) {
+        self.environment = environment
+        self.tables = tables
+        self.limits = limits
+        self.versionCounter = versionCounter
+    }
+
+    mutating func accept(_ record: CommitLogRecord) throws(EngramError) {
+        recordsReplayed += 1
+        switch record.kind {
+        case .rollback:
+            let voided = try record.payload.withBytes { (buffer) throws(EngramError) -> UInt64 in
+                var reader = ByteReader(buffer, source: record.file, baseOffset: record.offset)
+                return try reader.read(UInt64.self, "the voided LSN")
+            }
+            if pending?.lsn == voided {
+                pending = nil
+                batchesRolledBack += 1
+            }
+        case .batch:
+            try finish()
+            pending = record
+        }
+    }
+
+    mutating func finish() throws(EngramError) {
+        guard let record = pending else { return }
+        pending = nil
+        try apply(record)
+    }
+
+    private mutating func apply(_ record: CommitLogRecord) throws(EngramError) {
+        let transaction = try environment.beginWrite()
+        do throws(EngramError) {
+            let counter = try record.payload.withBytes { (buffer) throws(EngramError) -> UInt64 in
+                var reader = ByteReader(buffer, source: record.file, baseOffset: record.offset + Int64(CommitLogFormat.headerBytes))
+                let time = try reader.read(Int64.self, "the batch time")
+                let count = try reader.read(UInt32.self, "the operation count")
+                var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: time, versionCounter: versionCounter, payload: nil)
+                for _ in 0..<count {
+                    let code = try reader.readUInt8("an opcode")
+                    let length = Int(try reader.read(UInt32.self, "an operation length"))
+                    guard let opcode = RedoOpcode(rawValue: code) else {
+                        throw reader.failure("unknown redo opcode \(code); was this log written by a newer build?")
+                    }
+                    var body = ByteReader(try reader.readSlice(length, "an operation body"), source: record.file, baseOffset: record.offset)
+                    try opcode.replay(from: &body, in: &context)
+                    guard body.isAtEnd else { throw body.failure("\(body.remaining) bytes left after a \(opcode) operation") }
+                }
+                guard reader.isAtEnd else { throw reader.failure("\(reader.remaining) bytes after the last operation") }
+                return context.versionCounter
+            }
+            try transaction.writeUInt64(tables.meta, MetaKey.appliedLSN, record.lsn)
+            try transaction.writeUInt64(tables.meta, MetaKey.versionCounter, counter)
+            try transaction.commit()
+            versionCounter = counter
+            lastAppliedLSN = record.lsn
+        } catch {
+            transaction.abort()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,46 @@
+/// The LMDB databases the store keeps; docs/STORAGE.md lists each key and value layout.
+struct Tables: Sendable {
+    /// Store bookkeeping: `applied_lsn`, `version_counter`, `format`.
+    let meta: LMDBDatabase
+    /// Long-term memory: `[u8 nsLength][ns][key]` → `[u8 format][u64 version][value]`.
+    let longTerm: LMDBDatabase
+    /// Semantic facts: `[u8 nsLength][ns][16-byte id]` → the fact (see `SemanticFact`).
+    let semantic: LMDBDatabase
+
+    static let names = ["meta", "long_term", "semantic"]
+
+    static func open(in environment: LMDBEnvironment, transaction: LMDBTransaction) throws(EngramError) -> Tables {
+        Tables(
+            meta: try environment.openDatabase("meta", in: transaction),
+            longTerm: try environment.openDatabase("long_term", in: transaction),
+            semantic: try environment.openDatabase("semantic", in: transaction))
+    }
+}
+
+/// Keys of the meta table.
+enum MetaKey {
+    /// u64: the LSN of the last log record whose batch is in LMDB.
+    static let appliedLSN: [UInt8] = Array("applied_lsn".utf8)
+    /// u64: the highest version number given out.
+    static let versionCounter: [UInt8] = Array("version_counter".utf8)
+    /// u32: the version of the table layouts; 1 for this layout.
+    static let format: [UInt8] = Array("format".utf8)
+    static let formatVersion: UInt32 = 1
+}
+
+extension LMDBTransaction {
+    func readUInt64(_ table: LMDBDatabase, _ key: [UInt8]) throws(EngramError) -> UInt64? {
+        let value = try key.withBytes { (key) throws(EngramError) in try get(table, key) }
+        guard let value else { return nil }
+        guard value.count == 8 else {
+            throw EngramError(.corrupt, "meta value \(String(decoding: key, as: UTF8.self)) is \(value.count) bytes, expected 8")
+        }
+        return UInt64(littleEndian: value.loadUnaligned(as: UInt64.self))
+    }
+
+    func writeUInt64(_ table: LMDBDatabase, _ key: [UInt8], _ value: UInt64) throws(EngramError) {
+        try key.withBytes { (key) throws(EngramError) in
+            try withBytes(of: value.littleEndian) { (value) throws(EngramError) in try put(table, key, value) }
+        }
+    }
+}

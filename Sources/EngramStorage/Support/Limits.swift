@@ -1,0 +1,126 @@
+/// Every bound the storage engine has, in one place, each with the reason for its value.
+///
+/// A store is opened with one `Limits` value and keeps it for its life. `validate()` checks the
+/// relations between the bounds (a value must fit in a batch, a key with its prefix must fit in an
+/// LMDB key) and runs when a store opens, so a bad configuration fails at start-up with a message
+/// rather than at the first large write. Names end in their unit.
+public struct Limits: Sendable, Equatable {
+    // MARK: Keys and values
+
+    /// Namespace names are identifiers, not data; every stored key carries the name as its prefix.
+    public var namespaceBytesMax: Int = 64
+    /// Agents use keys as names; the key plus its namespace prefix must fit LMDB's 511-byte key.
+    public var keyBytesMax: Int = 256
+    /// Long-term values and semantic fact bodies: large enough for a document, small enough that
+    /// one value cannot monopolise a group-commit batch or a frame.
+    public var valueBytesMax: Int = 1 << 20
+
+    // MARK: Semantic facts
+
+    /// Tags filter searches; a handful per fact is the use, dozens would make filters slow.
+    public var semanticTagCountMax: Int = 32
+    /// A tag is a short label.
+    public var semanticTagBytesMax: Int = 64
+    /// Embedding models in use produce 384 to 3,072 dimensions; 4,096 leaves room.
+    public var semanticVectorDimensionsMax: Int = 4096
+
+    // MARK: Group commit
+
+    /// Requests waiting for the writer. 1,000 connections with 16 pipelined writes each fit; past
+    /// that, callers get `busy` at once instead of waiting in an unbounded line.
+    public var writerQueueDepthMax: Int = 16_384
+    /// Requests applied in one LMDB transaction and one commit-log record. Bounds the time one
+    /// commit holds the writer and the latency of the last request in it.
+    public var batchCountMax: Int = 1_024
+    /// Payload bytes in one batch. Bounds the commit-log record and the transaction's dirty pages.
+    public var batchBytesMax: Int = 8 << 20
+    /// How long the writer holds a batch open for more requests after the first arrives. Zero means
+    /// no waiting: a batch is whatever queued while the previous batch was syncing.
+    public var batchWaitMicroseconds: Int = 0
+    /// The most `batchWaitMicroseconds` may be set to: past a millisecond the wait costs more latency
+    /// than the fsyncs it saves.
+    public var batchWaitMicrosecondsMax: Int = 1_000
+    /// Writes in `applied` mode are synced at most this long after they were acknowledged; it is
+    /// exactly what a power loss may take from them.
+    public var appliedSyncDelayMilliseconds: Int = 10
+
+    // MARK: Commit log and checkpoints
+
+    /// Commit-log files are preallocated to this size so an append never meets a full disk half-way.
+    public var commitLogSegmentBytes: Int = 64 << 20
+    /// Log bytes written since the last checkpoint that start a new one; bounds replay at open.
+    public var checkpointLogBytes: Int = 32 << 20
+    /// A checkpoint also runs this long after the previous one if anything was written.
+    public var checkpointIntervalMilliseconds: Int = 5_000
+
+    // MARK: LMDB
+
+    /// Address space reserved for the LMDB file (sparse; disk is used only as data grows). When it
+    /// is full, writes fail with `mapFull`: growing it safely needs every reader stopped.
+    public var mapBytes: Int = 64 << 30
+    /// The smallest map that holds the engine's own tables and a useful amount of data.
+    public var mapBytesMin: Int = 16 << 20
+    /// Reader slots in LMDB's lock table: the pooled read transactions plus the checkpoint's pin.
+    public var lmdbReadersMax: Int = 512
+    /// Named databases: long-term, semantic, meta, and room for the record tables and indexes.
+    public var lmdbDatabasesMax: Int = 32
+
+    // MARK: Scans
+
+    /// Entries in one page of a prefix scan; a caller pages on with the resume key.
+    public var scanCountMax: Int = 1_000
+    /// Bytes of keys and values in one page of a scan, so a page of large values stays bounded.
+    public var scanBytesMax: Int = 4 << 20
+
+    /// The default bounds.
+    public static let `default` = Limits()
+
+    public init() {}
+
+    /// The largest key LMDB accepts in its default build (`mdb_env_get_maxkeysize`).
+    static let lmdbKeyBytesMax = 511
+    /// Bytes a namespace prefix adds to a key: a one-byte length before the name.
+    static let namespacePrefixOverheadBytes = 1
+    /// The longest suffix any table appends after the namespace prefix and key (an index's
+    /// 8-byte sequence or 16-byte id).
+    static let keySuffixBytesMax = 16
+    /// Commit-log record header and per-operation framing, over the payload bytes.
+    static let commitLogOverheadBytes = 4_096
+
+    /// Checks every bound and the relations between them; the error names the first broken one.
+    public func validate() throws(EngramError) {
+        func require(_ condition: Bool, _ message: @autoclosure () -> String) throws(EngramError) {
+            if !condition { throw EngramError(.limitsInvalid, message()) }
+        }
+        let positive: [(String, Int)] = [
+            ("namespaceBytesMax", namespaceBytesMax), ("keyBytesMax", keyBytesMax),
+            ("valueBytesMax", valueBytesMax), ("semanticTagCountMax", semanticTagCountMax),
+            ("semanticTagBytesMax", semanticTagBytesMax),
+            ("semanticVectorDimensionsMax", semanticVectorDimensionsMax),
+            ("writerQueueDepthMax", writerQueueDepthMax), ("batchCountMax", batchCountMax),
+            ("batchBytesMax", batchBytesMax), ("commitLogSegmentBytes", commitLogSegmentBytes),
+            ("checkpointLogBytes", checkpointLogBytes),
+            ("checkpointIntervalMilliseconds", checkpointIntervalMilliseconds),
+            ("appliedSyncDelayMilliseconds", appliedSyncDelayMilliseconds),
+            ("lmdbReadersMax", lmdbReadersMax), ("lmdbDatabasesMax", lmdbDatabasesMax),
+            ("scanCountMax", scanCountMax), ("scanBytesMax", scanBytesMax),
+        ]
+        for (name, value) in positive {
+            try require(value > 0, "\(name) must be positive, got \(value)")
+        }
+        try require(namespaceBytesMax <= 255, "namespaceBytesMax \(namespaceBytesMax) must fit its one-byte length prefix (255)")
+        let longestKey = Self.namespacePrefixOverheadBytes + namespaceBytesMax + keyBytesMax + Self.keySuffixBytesMax
+        try require(longestKey <= Self.lmdbKeyBytesMax, "namespaceBytesMax + keyBytesMax + \(Self.namespacePrefixOverheadBytes + Self.keySuffixBytesMax) bytes of framing = \(longestKey) exceeds LMDB's key limit of \(Self.lmdbKeyBytesMax)")
+        try require(batchWaitMicroseconds >= 0, "batchWaitMicroseconds must not be negative, got \(batchWaitMicroseconds)")
+        try require(batchWaitMicroseconds <= batchWaitMicrosecondsMax, "batchWaitMicroseconds \(batchWaitMicroseconds) exceeds batchWaitMicrosecondsMax \(batchWaitMicrosecondsMax)")
+        let largestFact = valueBytesMax + semanticTagCountMax * (semanticTagBytesMax + 1) + semanticVectorDimensionsMax * 4
+        try require(largestFact <= batchBytesMax, "the largest semantic fact (\(largestFact) bytes) must fit one batch (batchBytesMax \(batchBytesMax))")
+        try require(keyBytesMax + valueBytesMax <= batchBytesMax, "the largest put (\(keyBytesMax + valueBytesMax) bytes) must fit one batch (batchBytesMax \(batchBytesMax))")
+        try require(batchBytesMax + Self.commitLogOverheadBytes * 2 <= commitLogSegmentBytes, "a full batch (batchBytesMax \(batchBytesMax)) must fit one commit-log segment (commitLogSegmentBytes \(commitLogSegmentBytes))")
+        try require(batchCountMax <= writerQueueDepthMax, "batchCountMax \(batchCountMax) exceeds writerQueueDepthMax \(writerQueueDepthMax): a batch could never fill")
+        try require(mapBytes >= mapBytesMin, "mapBytes \(mapBytes) is below mapBytesMin \(mapBytesMin)")
+        try require(mapBytes >= batchBytesMax * 4, "mapBytes \(mapBytes) must hold at least four full batches (batchBytesMax \(batchBytesMax))")
+        try require(lmdbReadersMax >= 4, "lmdbReadersMax \(lmdbReadersMax) must leave room for the checkpoint pin and at least three readers")
+        try require(scanBytesMax >= keyBytesMax + valueBytesMax, "scanBytesMax \(scanBytesMax) must hold at least one entry (\(keyBytesMax + valueBytesMax) bytes)")
+    }
+}

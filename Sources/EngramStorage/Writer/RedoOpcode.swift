@@ -1,0 +1,20 @@
+/// Every kind of logged change, by the byte that names it in a commit-log batch payload.
+///
+/// The numbers are part of the on-disk format (docs/STORAGE.md, "Redo operations"): never reuse
+/// one. A log holding an opcode this build does not know fails to replay with `.corrupt`.
+public enum RedoOpcode: UInt8, Sendable, CaseIterable {
+    case longTermPut = 1
+    case longTermDelete = 2
+    case semanticPut = 3
+    case semanticDelete = 4
+
+    /// Decodes one operation of this kind and applies it; replay's single dispatch point.
+    func replay(from reader: inout ByteReader, in context: inout WriteContext) throws(EngramError) {
+        switch self {
+        case .longTermPut: try LongTermPutOperation.decode(from: &reader).apply(in: &context)
+        case .longTermDelete: try LongTermDeleteOperation.decode(from: &reader).apply(in: &context)
+        case .semanticPut: try SemanticPutOperation.decode(from: &reader).apply(in: &context)
+        case .semanticDelete: try SemanticDeleteOperation.decode(from: &reader).apply(in: &context)
+        }
+    }
+}

@@ -1,0 +1,87 @@
+/// The state one batch is applied in: the LMDB write transaction, the tables, the batch's clock
+/// and version counter, and the commit-log payload being built.
+///
+/// Lives on the writer thread for one batch (or, at open, for the replay of one log record).
+/// Every change goes through `apply(_:)`, which runs the redo operation against LMDB and records
+/// it in the payload, so what is logged is exactly what was applied, and replay runs the same code.
+public struct WriteContext {
+    let transaction: LMDBTransaction
+    let tables: Tables
+    let limits: Limits
+    /// The batch's wall-clock time in microseconds since 1970; logged, so replay sees the same.
+    public let batchTimeMicroseconds: Int64
+    /// The store-wide version counter: every stored value gets the next number, so a version is
+    /// never reused, even after a delete (no ABA for compare-and-set).
+    private(set) var versionCounter: UInt64
+    /// Whether the command now executing has changed LMDB; a failure after that aborts the batch.
+    var commandChangedState = false
+    /// The payload of the batch's log record; nil while replaying.
+    var payload: ByteWriter?
+    private(set) var operationCount: UInt32 = 0
+
+    init(transaction: LMDBTransaction, tables: Tables, limits: Limits, batchTimeMicroseconds: Int64, versionCounter: UInt64, payload: ByteWriter?) {
+        self.transaction = transaction
+        self.tables = tables
+        self.limits = limits
+        self.batchTimeMicroseconds = batchTimeMicroseconds
+        self.versionCounter = versionCounter
+        self.payload = payload
+    }
+
+    /// The next version number for a value written in this batch.
+    public mutating func nextVersion() -> UInt64 {
+        versionCounter += 1
+        return versionCounter
+    }
+
+    /// Keeps the counter ahead of a version seen in replay.
+    mutating func observe(version: UInt64) {
+        versionCounter = max(versionCounter, version)
+    }
+
+    /// Applies `operation` to LMDB and appends it to the batch's log payload.
+    mutating func apply<Operation: RedoOperation>(_ operation: Operation) throws(EngramError) {
+        commandChangedState = true
+        try operation.apply(in: &self)
+        if payload != nil {
+            payload!.write(Operation.opcode.rawValue)
+            let lengthOffset = payload!.count
+            payload!.write(UInt32(0))
+            operation.encode(into: &payload!)
+            payload!.patch(UInt32(payload!.count - lengthOffset - 4), at: lengthOffset)
+        }
+        operationCount += 1
+    }
+
+    // MARK: LMDB access for redo operations
+
+    func get(_ table: LMDBDatabase, _ key: UnsafeRawBufferPointer) throws(EngramError) -> UnsafeRawBufferPointer? {
+        try transaction.get(table, key)
+    }
+
+    func put(_ table: LMDBDatabase, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws(EngramError) {
+        try transaction.put(table, key, value)
+    }
+
+    func put(_ table: LMDBDatabase, _ key: UnsafeRawBufferPointer, reserving byteCount: Int, fill: (UnsafeMutableRawBufferPointer) -> Void) throws(EngramError) {
+        try transaction.put(table, key, reserving: byteCount, fill: fill)
+    }
+
+    @discardableResult
+    func delete(_ table: LMDBDatabase, _ key: UnsafeRawBufferPointer) throws(EngramError) -> Bool {
+        try transaction.delete(table, key)
+    }
+
+    func withCursor<Result>(_ table: LMDBDatabase, _ body: (LMDBCursor) throws(EngramError) -> Result) throws(EngramError) -> Result {
+        try transaction.withCursor(table, body)
+    }
+}
+
+/// One change as it is logged and replayed: fully resolved (versions and times assigned), so
+/// applying it twice to the same state gives the same result.
+public protocol RedoOperation {
+    static var opcode: RedoOpcode { get }
+    func encode(into writer: inout ByteWriter)
+    static func decode(from reader: inout ByteReader) throws(EngramError) -> Self
+    func apply(in context: inout WriteContext) throws(EngramError)
+}

@@ -1,0 +1,82 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import EngramStorage
+import FoundationEssentials
+
+/// A fresh directory under the system's temporary folder, removed when `remove()` is called.
+struct TemporaryDirectory {
+    let path: String
+
+    init(_ label: String = "engram") {
+        var template = Array("/tmp/\(label)-XXXXXX".utf8CString)
+        let result = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        precondition(result != nil, "mkdtemp failed: errno \(errno)")
+        path = String(cString: result!)
+    }
+
+    func remove() {
+        _ = try? run("/bin/rm", ["-rf", path])
+    }
+
+    func appending(_ name: String) -> String { path + "/" + name }
+}
+
+/// Runs a program to completion and returns its exit status.
+@discardableResult
+func run(_ program: String, _ arguments: [String]) throws -> Int32 {
+    var pid: pid_t = 0
+    let argv = ([program] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    let rc = posix_spawn(&pid, program, nil, nil, argv, environ)
+    guard rc == 0 else { throw EngramError(.io, "posix_spawn \(program) failed", errno: rc) }
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    return status
+}
+
+/// Opens a store in a fresh directory, runs `body`, closes it and removes the directory.
+func withStore<Result>(
+    limits: Limits = .default,
+    fileSystem: any FileSystem = PosixFileSystem(),
+    _ body: (EngramStore, TemporaryDirectory) async throws -> Result
+) async throws -> Result {
+    let directory = TemporaryDirectory()
+    defer { directory.remove() }
+    let store = try EngramStore.open(StoreConfiguration(directory: directory.path, limits: limits, fileSystem: fileSystem))
+    do {
+        let result = try await body(store, directory)
+        store.close()
+        return result
+    } catch {
+        store.close()
+        throw error
+    }
+}
+
+/// Limits small enough for tests to reach every bound quickly.
+func smallLimits() -> Limits {
+    var limits = Limits()
+    limits.mapBytes = 64 << 20
+    limits.commitLogSegmentBytes = 16 << 20
+    limits.batchBytesMax = 4 << 20
+    limits.checkpointLogBytes = 1 << 20
+    return limits
+}
+
+func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+let crm = try! Namespace("crm")
+let billing = try! Namespace("billing")
+
+/// Runs `body` and returns the EngramError it throws, or nil.
+func engramError(_ body: () async throws -> Void) async -> EngramError? {
+    do {
+        try await body()
+        return nil
+    } catch let error as EngramError {
+        return error
+    } catch {
+        return EngramError(.io, "unexpected error type: \(error)")
+    }
+}
