@@ -1,0 +1,244 @@
+import EngramProtocol
+import EngramStorage
+import Logging
+import NIOCore
+
+/// One client connection: authentication, flow control, request dispatch and answers.
+///
+/// Lives in the connection's pipeline behind the frame decoder and is touched only on the
+/// channel's event loop (write completions reach it through the loop's `CompletionMailbox`).
+/// Answers are appended to one output buffer and flushed once per read burst or mailbox drain, so
+/// a pipelined burst costs one `write` system call rather than one per request.
+final class ConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = Frame
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    enum Phase {
+        case awaitingHello
+        case ready
+        /// Shutting down: the going-away frame is sent; no more reads; closing when drained.
+        case goingAway
+        case closed
+    }
+
+    let server: ServerContext
+    let mailbox: CompletionMailbox
+    var logger: Logger
+    private(set) var context: ChannelHandlerContext!
+    var phase = Phase.awaitingHello
+    var grants: [Grant] = []
+    var defaultDurability = WireDurability.durable
+    /// Writes submitted to the store and not yet answered.
+    var inFlightCount = 0
+    /// Request frames read, the hello included; reported in the going-away frame.
+    var requestsRead: UInt64 = 0
+    var output: ByteBuffer?
+    private var dirtyInMailbox = false
+    private var pendingRead = false
+    private var readingPaused = false
+    private var inputClosed = false
+    private var closing = false
+    private var helloTimeout: Scheduled<Void>?
+    private var slowReaderTimeout: Scheduled<Void>?
+    var namespaceCache: [String: CachedNamespace] = [:]
+
+    struct CachedNamespace {
+        let namespace: Result<Namespace, EngramError>
+        let role: Role?
+    }
+
+    init(server: ServerContext, mailbox: CompletionMailbox, logger: Logger) {
+        self.server = server
+        self.mailbox = mailbox
+        self.logger = logger
+    }
+
+    // MARK: Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        server.register(ServerContext.RegisteredConnection(channel: context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop)), id: ObjectIdentifier(self))
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let timeout = TimeAmount.milliseconds(Int64(server.limits.helloTimeoutMilliseconds))
+        helloTimeout = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
+            guard phase == .awaitingHello else { return }
+            server.metrics.helloTimeouts.increment()
+            logger.info("closing a connection that sent no hello in time", metadata: ["timeout_ms": "\(server.limits.helloTimeoutMilliseconds)"])
+            closeNow()
+        }
+        if server.shuttingDown.load(ordering: .relaxed) { beginGoingAway() }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        phase = .closed
+        helloTimeout?.cancel()
+        slowReaderTimeout?.cancel()
+        server.unregister(id: ObjectIdentifier(self))
+        context.fireChannelInactive()
+    }
+
+    // MARK: Reading
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        // Frames decoded after the going-away frame counted the requests read are dropped: the
+        // client was told they were not read.
+        guard phase == .awaitingHello || phase == .ready else { return }
+        requestsRead += 1
+        server.requestCount.add(1, ordering: .relaxed)
+        handle(frame)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushOutput()
+        updateReadPause()
+        context.fireChannelReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if readingPaused || phase == .goingAway || phase == .closed {
+            pendingRead = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// Stops reading while too many requests are unanswered or the client is not reading its
+    /// answers; resumes when both clear.
+    func updateReadPause() {
+        let shouldPause = inFlightCount >= server.limits.inFlightRequestCountMax || !context.channel.isWritable
+        if shouldPause && !readingPaused { server.metrics.readPauses.increment() }
+        readingPaused = shouldPause
+        if !shouldPause && pendingRead && phase != .goingAway && phase != .closed {
+            pendingRead = false
+            context.read()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            slowReaderTimeout?.cancel()
+            slowReaderTimeout = nil
+        } else if slowReaderTimeout == nil {
+            let timeout = TimeAmount.milliseconds(Int64(server.limits.slowReaderTimeoutMilliseconds))
+            slowReaderTimeout = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
+                server.metrics.slowReaderClosed.increment()
+                logger.info("closing a connection whose answers stayed unread", metadata: ["timeout_ms": "\(server.limits.slowReaderTimeoutMilliseconds)"])
+                closeNow()
+            }
+        }
+        updateReadPause()
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .all {
+            if inFlightCount == 0 && !closing {
+                server.metrics.idleClosed.increment()
+                logger.debug("closing an idle connection")
+                closeNow()
+            }
+            return
+        }
+        if let channelEvent = event as? ChannelEvent, channelEvent == .inputClosed {
+            // The client sent everything it will send; answer what is in flight, then close.
+            inputClosed = true
+            closeIfDrained()
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let protocolError = error as? ProtocolError {
+            server.metrics.malformedFrames.increment()
+            server.metrics.record(protocolError.opcode, status: protocolError.code.status, nanoseconds: 0)
+            logger.notice("closing a connection after a malformed frame", metadata: ["error": "\(protocolError)"])
+            failConnection(protocolError.code.status, protocolError.message, opcode: protocolError.opcode, requestID: protocolError.requestID)
+            return
+        }
+        logger.debug("connection error", metadata: ["error": "\(error)"])
+        closeNow()
+    }
+
+    // MARK: Answers
+
+    /// Appends to the output buffer, creating it on first use after a flush.
+    func withOutput(_ body: (inout ByteBuffer) -> Void) {
+        if output == nil { output = context.channel.allocator.buffer(capacity: 1024) }
+        body(&output!)
+    }
+
+    func writeError(_ status: Status, _ message: String, opcode: EngramProtocol.Opcode, requestID: UInt64) {
+        withOutput { FrameEncoder.writeError(status, message, opcode: opcode, requestID: requestID, into: &$0) }
+    }
+
+    func flushOutput() {
+        guard let buffer = output, phase != .closed else { return }
+        output = nil
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    /// Called by the mailbox after it answered a batch of writes.
+    func flushAfterDrain() {
+        dirtyInMailbox = false
+        flushOutput()
+        updateReadPause()
+        closeIfDrained()
+    }
+
+    func markDirty() {
+        if !dirtyInMailbox {
+            dirtyInMailbox = true
+            mailbox.markDirty(self)
+        }
+    }
+
+    // MARK: Closing
+
+    /// Answers with a framing or authentication error, then closes once the answer is written.
+    func failConnection(_ status: Status, _ message: String, opcode: EngramProtocol.Opcode, requestID: UInt64) {
+        guard !closing, phase != .closed else { return }
+        writeError(status, message, opcode: opcode, requestID: requestID)
+        closeAfterWriting()
+    }
+
+    /// Flushes every answer, then closes.
+    func closeAfterWriting() {
+        guard !closing, phase != .closed else { return }
+        closing = true
+        let buffer = output ?? context.channel.allocator.buffer(capacity: 0)
+        output = nil
+        context.writeAndFlush(wrapOutboundOut(buffer)).assumeIsolated().whenComplete { [self] _ in
+            if phase != .closed { context.close(promise: nil) }
+        }
+    }
+
+    func closeNow() {
+        guard phase != .closed else { return }
+        closing = true
+        context.close(promise: nil)
+    }
+
+    /// Closes once nothing is in flight, when the client half-closed or the server is stopping.
+    func closeIfDrained() {
+        guard inFlightCount == 0, inputClosed || phase == .goingAway else { return }
+        closeAfterWriting()
+    }
+
+    /// Shutdown: stop reading, tell the client how many requests were read, finish them, close.
+    func beginGoingAway() {
+        guard phase == .awaitingHello || phase == .ready else { return }
+        phase = .goingAway
+        context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        withOutput { buffer in
+            FrameEncoder.writeFrame(into: &buffer, opcode: .goingAway, requestID: 0) { Response.goingAway(requestsRead: requestsRead).encodeBody(into: &$0) }
+        }
+        flushOutput()
+        closeIfDrained()
+    }
+}
