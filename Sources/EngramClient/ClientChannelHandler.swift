@@ -68,6 +68,7 @@ final class ClientChannelHandler: ChannelDuplexHandler {
         guard let entry = pending.removeValue(forKey: id) else { return }  // timed out already
         entry.timeout.cancel()
         entry.promise.succeed(frame)
+        closeIfDrained(context)
     }
 
     /// A frame the server sent on its own: going away, or an error that ends the connection.
@@ -90,6 +91,7 @@ final class ClientChannelHandler: ChannelDuplexHandler {
                 entry.timeout.cancel()
                 entry.promise.fail(EngramClientError(.notExecuted, "the server went away after reading \(requestsRead) requests of this connection"))
             }
+            closeIfDrained(context)
         case .failure(let status, let message):
             failAll(EngramClientError(.server(status), message))
             context.close(promise: nil)
@@ -97,6 +99,11 @@ final class ClientChannelHandler: ChannelDuplexHandler {
             failAll(EngramClientError(.protocolViolation, "unexpected server frame \(frame.header.opcode)"))
             context.close(promise: nil)
         }
+    }
+
+    /// After going away, the client closes once every request read by the server is answered.
+    private func closeIfDrained(_ context: ChannelHandlerContext) {
+        if goneAway && pending.isEmpty { context.close(promise: nil) }
     }
 
     private func failAll(_ error: EngramClientError) {

@@ -6,6 +6,11 @@ import NIOPosix
 public struct VersionedValue: Sendable, Hashable {
     public let version: UInt64
     public let value: [UInt8]
+
+    public init(version: UInt64, value: [UInt8]) {
+        self.version = version
+        self.value = value
+    }
 }
 
 /// One page of a long-term scan; pass `resumeAfter` as `after` for the next one.

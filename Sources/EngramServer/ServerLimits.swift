@@ -27,6 +27,9 @@ public struct ServerLimits: Sendable, Equatable {
     public var helloTimeoutMilliseconds: Int = 10_000
     /// How long shutdown waits for in-flight requests before closing connections anyway.
     public var shutdownGraceMilliseconds: Int = 10_000
+    /// After its last answer a closing connection waits this long for the client to close first,
+    /// so that unread client bytes do not make the kernel reset the connection and destroy answers.
+    public var closeLingerMilliseconds: Int = 2_000
     /// Facts read per store call while a semantic scan fills its page: bounds the memory one scan
     /// holds beyond the page (facts may be a megabyte each).
     public var semanticScanChunkCount: Int = 16
@@ -61,7 +64,7 @@ public struct ServerLimits: Sendable, Equatable {
             ("inFlightRequestCountMax", inFlightRequestCountMax), ("slowReaderBytesMax", slowReaderBytesMax),
             ("slowReaderTimeoutMilliseconds", slowReaderTimeoutMilliseconds), ("idleTimeoutMilliseconds", idleTimeoutMilliseconds),
             ("helloTimeoutMilliseconds", helloTimeoutMilliseconds), ("shutdownGraceMilliseconds", shutdownGraceMilliseconds),
-            ("semanticScanChunkCount", semanticScanChunkCount), ("namespaceCacheCountMax", namespaceCacheCountMax),
+            ("semanticScanChunkCount", semanticScanChunkCount), ("closeLingerMilliseconds", closeLingerMilliseconds), ("namespaceCacheCountMax", namespaceCacheCountMax),
         ]
         for (name, value) in positive {
             try require(value > 0, "\(name) must be positive, got \(value)")
@@ -74,6 +77,7 @@ public struct ServerLimits: Sendable, Equatable {
         try require(responseFrameBytesMax(storage) <= Int(UInt32.max), "the largest response must fit the u32 length field")
         try require(inFlightRequestCountMax <= storage.writerQueueDepthMax, "inFlightRequestCountMax \(inFlightRequestCountMax) exceeds writerQueueDepthMax \(storage.writerQueueDepthMax): one connection could fill the writer queue")
         try require(idleTimeoutMilliseconds <= Int(UInt32.max), "idleTimeoutMilliseconds must fit the u32 hello field")
+        try require(closeLingerMilliseconds <= shutdownGraceMilliseconds, "closeLingerMilliseconds \(closeLingerMilliseconds) exceeds shutdownGraceMilliseconds \(shutdownGraceMilliseconds): shutdown would cut the linger short")
         try require(connectionCountMax <= 1_000_000, "connectionCountMax \(connectionCountMax) is past what one process can hold open")
     }
 

@@ -81,6 +81,7 @@ struct Engramd: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "engramd")
+        raiseDescriptorLimit(to: configuration.limits.connectionCountMax + 256, logger: logger)
         let service = EngramService(configuration: configuration, logger: logger) { data, admin in
             print("engramd listening on \(data) admin \(admin)")
             fflush(nil)
@@ -104,6 +105,18 @@ struct Engramd: AsyncParsableCommand {
             try table.add(fileContents: contents)
         }
         return table
+    }
+
+    /// Every connection is a descriptor; a default soft limit of 1,024 would refuse connections
+    /// long before `connectionCountMax`. Raises the soft limit toward the hard one.
+    private func raiseDescriptorLimit(to wanted: Int, logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        guard limit.rlim_cur < rlim_t(wanted) else { return }
+        limit.rlim_cur = min(rlim_t(wanted), limit.rlim_max)
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 || limit.rlim_cur < rlim_t(wanted) {
+            logger.warning("the descriptor limit is below what connectionCountMax needs", metadata: ["limit": "\(limit.rlim_cur)", "wanted": "\(wanted)"])
+        }
     }
 
     private func readFile(_ path: String) -> String? {

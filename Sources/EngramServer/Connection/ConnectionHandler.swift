@@ -39,6 +39,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var readingPaused = false
     private var inputClosed = false
     private var closing = false
+    /// After the output side closed: input is read only to see the client's end of file.
+    private var discardingInput = false
+    private var closedByServer = false
     private var helloTimeout: Scheduled<Void>?
     private var slowReaderTimeout: Scheduled<Void>?
     var namespaceCache: [String: CachedNamespace] = [:]
@@ -87,7 +90,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let frame = unwrapInboundIn(data)
         // Frames decoded after the going-away frame counted the requests read are dropped: the
         // client was told they were not read.
-        guard phase == .awaitingHello || phase == .ready else { return }
+        guard phase == .awaitingHello || phase == .ready, !closing else { return }
         requestsRead += 1
         server.requestCount.add(1, ordering: .relaxed)
         handle(frame)
@@ -100,7 +103,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if readingPaused || phase == .goingAway || phase == .closed {
+        if discardingInput {
+            context.read()
+        } else if readingPaused || phase == .goingAway || phase == .closed {
             pendingRead = true
         } else {
             context.read()
@@ -145,6 +150,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
             return
         }
         if let channelEvent = event as? ChannelEvent, channelEvent == .inputClosed {
+            if discardingInput {
+                closeNow()
+                return
+            }
             // The client sent everything it will send; answer what is in flight, then close.
             inputClosed = true
             closeIfDrained()
@@ -154,6 +163,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Closing already: the linger timer or the client's end of file finishes the close; an
+        // error now (bytes after a malformed frame) must not cut the last answer short.
+        if closing { return }
         if let protocolError = error as? ProtocolError {
             server.metrics.malformedFrames.increment()
             server.metrics.record(protocolError.opcode, status: protocolError.code.status, nanoseconds: 0)
@@ -207,19 +219,29 @@ final class ConnectionHandler: ChannelDuplexHandler {
         closeAfterWriting()
     }
 
-    /// Flushes every answer, then closes.
+    /// Flushes every answer, then closes the output side and waits for the client to close
+    /// (or `closeLingerMilliseconds`) before closing the socket. Closing a socket with unread
+    /// input makes the kernel send a reset, which can destroy answers the client has not read
+    /// yet; reading on until the client's end of file avoids that. Input read now is discarded.
     func closeAfterWriting() {
         guard !closing, phase != .closed else { return }
         closing = true
         let buffer = output ?? context.channel.allocator.buffer(capacity: 0)
         output = nil
+        let linger = TimeAmount.milliseconds(Int64(server.limits.closeLingerMilliseconds))
         context.writeAndFlush(wrapOutboundOut(buffer)).assumeIsolated().whenComplete { [self] _ in
-            if phase != .closed { context.close(promise: nil) }
+            guard phase != .closed else { return }
+            context.close(mode: .output, promise: nil)
+            discardingInput = true
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+            context.read()
+            context.eventLoop.assumeIsolated().scheduleTask(in: linger) { [self] in closeNow() }
         }
     }
 
     func closeNow() {
-        guard phase != .closed else { return }
+        guard phase != .closed, !closedByServer else { return }
+        closedByServer = true
         closing = true
         context.close(promise: nil)
     }
