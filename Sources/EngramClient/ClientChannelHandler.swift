@@ -29,6 +29,7 @@ final class ClientChannelHandler: ChannelDuplexHandler {
     private var pending: [UInt64: Pending] = [:]
     private var written: UInt64 = 0
     private var goneAway = false
+    /// Set once the connection failed: requests written after that were never sent.
     private var closedError: EngramClientError?
 
     init(flags: ConnectionFlags) {
@@ -37,15 +38,17 @@ final class ClientChannelHandler: ChannelDuplexHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
+        // The write promise says only whether this handler took charge of the request; from here
+        // on the request's own promise carries every outcome. A write that never reaches this
+        // handler (the channel closed first) fails the write promise, and the sender fails the
+        // request with it.
+        promise?.succeed()
         if let closedError {
             request.promise.fail(closedError)
-            promise?.fail(closedError)
             return
         }
         if goneAway {
-            let error = EngramClientError(.notExecuted, "the server is going away and takes no new requests")
-            request.promise.fail(error)
-            promise?.fail(error)
+            request.promise.fail(EngramClientError(.notExecuted, "the server is going away and takes no new requests"))
             return
         }
         written += 1
@@ -55,7 +58,7 @@ final class ClientChannelHandler: ChannelDuplexHandler {
             entry.promise.fail(EngramClientError(.timeout, "no answer within \(request.timeout.nanoseconds / 1_000_000) ms"))
         }
         pending[id] = Pending(sequence: written, promise: request.promise, timeout: timeout)
-        context.write(wrapOutboundOut(request.frame), promise: promise)
+        context.write(wrapOutboundOut(request.frame), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -107,7 +110,7 @@ final class ClientChannelHandler: ChannelDuplexHandler {
     }
 
     private func failAll(_ error: EngramClientError) {
-        if closedError == nil { closedError = error }
+        if closedError == nil { closedError = EngramClientError(.notExecuted, "the connection is closed, so the request was not sent (\(error))") }
         flags.goneAway.store(true, ordering: .relaxed)
         let entries = pending
         pending.removeAll()

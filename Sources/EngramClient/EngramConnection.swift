@@ -52,6 +52,12 @@ public final class EngramConnection: Sendable {
             return connection
         } catch {
             channel.close(promise: nil)
+            // Before a successful hello nothing can have been executed, so a connection that
+            // breaks now (a listener closing with the connection still in its backlog resets it)
+            // is a failure to connect, which is safe to retry.
+            if error.code == .connectionClosed || error.code == .timeout {
+                throw EngramClientError(.connectFailed, "the connection to \(configuration.host):\(configuration.port) broke before hello was answered: \(error.message)")
+            }
             throw error
         }
     }
@@ -68,7 +74,9 @@ public final class EngramConnection: Sendable {
         var buffer = channel.allocator.buffer(capacity: 64)
         FrameEncoder.write(request, requestID: requestID, flags: flags, into: &buffer)
         let promise = channel.eventLoop.makePromise(of: Frame.self)
-        channel.writeAndFlush(OutboundRequest(requestID: requestID, frame: buffer, promise: promise, timeout: timeout), promise: nil)
+        channel.writeAndFlush(OutboundRequest(requestID: requestID, frame: buffer, promise: promise, timeout: timeout)).whenFailure { _ in
+            promise.fail(EngramClientError(.notExecuted, "the connection was closed before the request was sent"))
+        }
         do {
             return try await promise.futureResult.get()
         } catch let error as EngramClientError {

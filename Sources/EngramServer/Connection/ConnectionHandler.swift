@@ -61,7 +61,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        server.register(ServerContext.RegisteredConnection(channel: context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop)), id: ObjectIdentifier(self))
+        server.register(ServerContext.RegisteredConnection(channel: context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop)), id: ObjectIdentifier(context.channel))
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -80,7 +80,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         phase = .closed
         helloTimeout?.cancel()
         slowReaderTimeout?.cancel()
-        server.unregister(id: ObjectIdentifier(self))
+        server.unregister(id: ObjectIdentifier(context.channel))
         context.fireChannelInactive()
     }
 

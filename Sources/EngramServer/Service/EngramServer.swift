@@ -81,8 +81,21 @@ public final class EngramServer: Sendable {
     public func shutdown() async {
         context.shuttingDown.store(true, ordering: .sequentiallyConsistent)
         try? await channel.close()
-        let connections = context.openConnections()
-        context.logger.info("shutting down: answering what is in flight", metadata: ["connections": "\(connections.count)"])
+        // Connections accepted just before the listener closed register after the first look,
+        // so look again until none is left.
+        var first = true
+        while true {
+            let connections = context.openConnections()
+            if connections.isEmpty { break }
+            if first {
+                context.logger.info("shutting down: answering what is in flight", metadata: ["connections": "\(connections.count)"])
+                first = false
+            }
+            await drain(connections)
+        }
+    }
+
+    private func drain(_ connections: [ServerContext.RegisteredConnection]) async {
         for connection in connections {
             let handler = connection.handler
             handler.eventLoop.execute { handler.value.beginGoingAway() }
@@ -95,6 +108,7 @@ public final class EngramServer: Sendable {
             }
             try? await closed.get()
             deadline.cancel()
+            context.unregister(id: ObjectIdentifier(connection.channel))
         }
     }
 }

@@ -111,6 +111,7 @@ struct TemporaryDirectory {
     }
 
     func remove() {
+        if getenv("ENGRAM_TEST_KEEP") != nil { return }
         var pid: pid_t = 0
         let words: [String] = ["/bin/rm", "-rf", path]
         let argv = words.map { strdup($0) } + [nil]
