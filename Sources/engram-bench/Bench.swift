@@ -73,10 +73,10 @@ struct Bench: AsyncParsableCommand {
             latencies += recorded
             try? await channel.close()
         }
-        report(workload, elapsed: elapsed, latencies: latencies, failures: state.failures.load(ordering: .relaxed))
+        report(workload, elapsed: elapsed, latencies: latencies, failures: state.failures.load(ordering: .relaxed), misses: state.misses.load(ordering: .relaxed))
     }
 
-    private func report(_ workload: Workload, elapsed: TimeAmount, latencies: [UInt32], failures: Int) {
+    private func report(_ workload: Workload, elapsed: TimeAmount, latencies: [UInt32], failures: Int, misses: Int) {
         let seconds = Double(elapsed.nanoseconds) / 1e9
         let sorted = latencies.sorted()
         func percentile(_ fraction: Double) -> String {
@@ -86,7 +86,7 @@ struct Bench: AsyncParsableCommand {
         }
         let mode = workload.operation == .put ? (applied ? ", applied" : ", durable") : ""
         print("\(workload.operation): \(requests) requests, \(connections) connections x \(pipeline) pipelined, \(valueBytes)-byte values, keyspace \(keyspace)\(mode)")
-        print("  \(Int(Double(requests) / seconds)) requests/s in \(String(format3(seconds))) s, \(failures) failures")
+        print("  \(Int(Double(requests) / seconds)) requests/s in \(String(format3(seconds))) s, \(failures) failures\(workload.operation == .get ? ", \(misses) not found" : "")")
         print("  latency ms: p50 \(percentile(0.5))  p95 \(percentile(0.95))  p99 \(percentile(0.99))  p99.9 \(percentile(0.999))  max \(sorted.last.map(milliseconds) ?? "-")")
     }
 

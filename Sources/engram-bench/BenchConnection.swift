@@ -24,6 +24,8 @@ final class RunState: Sendable {
     let remainingToSend: Atomic<Int>
     let remainingToAnswer: Atomic<Int>
     let failures = Atomic<Int>(0)
+    /// Gets answered notFound: a get run after a put run over the same keyspace should have few.
+    let misses = Atomic<Int>(0)
     let done: EventLoopPromise<Void>
 
     init(requestCount: Int, done: EventLoopPromise<Void>) {
@@ -51,11 +53,14 @@ final class BenchConnection: ChannelInboundHandler {
     private var generator = SystemRandomNumberGenerator()
     private(set) var latenciesMicroseconds: [UInt32] = []
     private var output: ByteBuffer?
+    private let template: Template
 
     init(workload: Workload, run: RunState) {
         self.workload = workload
         self.run = run
+        self.template = Self.template(workload)
         latenciesMicroseconds.reserveCapacity(1 << 16)
+        sentNanoseconds.reserveCapacity(workload.pipelineDepth * 2)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -82,7 +87,9 @@ final class BenchConnection: ChannelInboundHandler {
         if let sent = sentNanoseconds.removeValue(forKey: id) {
             latenciesMicroseconds.append(UInt32(min((now - sent) / 1_000, UInt64(UInt32.max))))
         }
-        if frame.header.status != .ok && frame.header.status != .notFound {
+        if frame.header.status == .notFound {
+            run.misses.add(1, ordering: .relaxed)
+        } else if frame.header.status != .ok {
             if run.failures.wrappingAdd(1, ordering: .relaxed).oldValue == 0 {
                 print("engram-bench: first failure: \((try? Response.decode(frame)).map { "\($0)" } ?? "\(frame.header.status)")")
             }
@@ -100,28 +107,52 @@ final class BenchConnection: ChannelInboundHandler {
         }
     }
 
+    /// Appends one request: the operation's frame template with a fresh request id and random
+    /// key digits written in place, so sending allocates nothing (as redis-benchmark rewrites its
+    /// `__rand_int__` placeholders).
     private func sendNext(_ context: ChannelHandlerContext) {
         guard run.takeOne() else { return }
         let id = nextRequestID
         nextRequestID += 1
-        if output == nil { output = context.channel.allocator.buffer(capacity: 4096) }
-        let key = Array("key:\(paddedKey())".utf8)
+        if output == nil { output = context.channel.allocator.buffer(capacity: 16 * template.frame.count) }
+        let start = output!.writerIndex
+        output!.writeBytes(template.frame)
+        output!.setInteger(id, at: start + 8, endianness: .little)
+        if let digitsOffset = template.keyDigitsOffset {
+            var number = Int.random(in: 0..<workload.keyspaceCount, using: &generator)
+            var index = start + digitsOffset + Self.keyDigitCount - 1
+            for _ in 0..<Self.keyDigitCount {
+                output!.setInteger(UInt8(ascii: "0") + UInt8(number % 10), at: index)
+                number /= 10
+                index -= 1
+            }
+        }
+        // Sent when the read burst ends (channelReadComplete): one write per burst, as a
+        // pipelining client does.
+        sentNanoseconds[id] = NIODeadline.now().uptimeNanoseconds
+    }
+
+    static let keyDigitCount = 12
+
+    /// The frame of one request of the workload, and where its key digits are.
+    struct Template {
+        let frame: [UInt8]
+        let keyDigitsOffset: Int?
+    }
+
+    static func template(_ workload: Workload) -> Template {
+        let key = Array("key:\(String(repeating: "0", count: keyDigitCount))".utf8)
         let request: Request
         switch workload.operation {
         case .get: request = .longTermGet(namespace: workload.namespace, key: key)
         case .put: request = .longTermPut(namespace: workload.namespace, key: key, value: workload.value)
         case .ping: request = .ping(payload: [])
         }
-        FrameEncoder.write(request, requestID: id, flags: workload.operation == .put ? workload.flags : [], into: &output!)
-        // Sent when the read burst ends (channelReadComplete): one write per burst, as a
-        // pipelining client does.
-        sentNanoseconds[id] = NIODeadline.now().uptimeNanoseconds
-    }
-
-    /// A 12-digit key number, as redis-benchmark's `key:__rand_int__` with `-r`.
-    private func paddedKey() -> String {
-        let number = String(Int.random(in: 0..<workload.keyspaceCount, using: &generator))
-        return String(repeating: "0", count: max(0, 12 - number.count)) + number
+        var buffer = ByteBuffer()
+        FrameEncoder.write(request, requestID: 1, flags: workload.operation == .put ? workload.flags : [], into: &buffer)
+        // header, [u8 length][namespace], [u16 length], then "key:".
+        let digitsOffset = FrameHeader.byteCount + 1 + workload.namespace.utf8.count + 2 + 4
+        return Template(frame: Array(buffer.readableBytesView), keyDigitsOffset: workload.operation == .ping ? nil : digitsOffset)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

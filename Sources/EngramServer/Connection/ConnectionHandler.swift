@@ -5,12 +5,16 @@ import NIOCore
 
 /// One client connection: authentication, flow control, request dispatch and answers.
 ///
-/// Lives in the connection's pipeline behind the frame decoder and is touched only on the
-/// channel's event loop (write completions reach it through the loop's `CompletionMailbox`).
+/// Lives in the connection's pipeline and is touched only on the channel's event loop (write completions reach it through the loop's `CompletionMailbox`).
 /// Answers are appended to one output buffer and flushed once per read burst or mailbox drain, so
 /// a pipelined burst costs one `write` system call rather than one per request.
+///
+/// It runs the `FrameDecoder` state machine itself over its own cumulation buffer rather than
+/// behind NIO's `ByteToMessageHandler`: a pipelined burst of small requests then costs no pipeline
+/// hop, no `NIOAny` box and no unspecialised generic call per frame (about a tenth of the server's
+/// time for 16-deep pipelined gets).
 final class ConnectionHandler: ChannelDuplexHandler {
-    typealias InboundIn = Frame
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -51,10 +55,19 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let role: Role?
     }
 
+    private var decoder: FrameDecoder
+    /// Bytes read and not yet decoded; nil when empty, so a read that holds whole frames is
+    /// decoded in place without a copy.
+    private var cumulation: ByteBuffer?
+    /// Past this many consumed bytes the cumulation is compacted, so a long-lived connection's
+    /// buffer does not grow with its history.
+    private static let compactionBytes = 64 << 10
+
     init(server: ServerContext, mailbox: CompletionMailbox, logger: Logger) {
         self.server = server
         self.mailbox = mailbox
         self.logger = logger
+        self.decoder = FrameDecoder(side: .server, frameBytesMax: server.limits.requestFrameBytesMax)
     }
 
     // MARK: Lifecycle
@@ -87,13 +100,41 @@ final class ConnectionHandler: ChannelDuplexHandler {
     // MARK: Reading
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        // Frames decoded after the going-away frame counted the requests read are dropped: the
-        // client was told they were not read.
-        guard phase == .awaitingHello || phase == .ready, !closing else { return }
-        requestsRead += 1
-        server.requestCount.add(1, ordering: .relaxed)
-        handle(frame)
+        let bytes = unwrapInboundIn(data)
+        if closing { return }  // after the last answer: input is only drained
+        if cumulation == nil {
+            cumulation = bytes
+        } else {
+            var bytes = bytes
+            cumulation!.writeBuffer(&bytes)
+        }
+        decodeFrames(seenEndOfFile: false)
+    }
+
+    /// Decodes and handles every whole frame in the cumulation; a decoding error answers and
+    /// closes. Frames decoded after the going-away frame counted the requests read are dropped:
+    /// the client was told they were not read.
+    private func decodeFrames(seenEndOfFile: Bool) {
+        guard var buffer = cumulation else { return }
+        cumulation = nil
+        do {
+            while phase == .awaitingHello || phase == .ready, !closing {
+                guard let frame = try decoder.decodeFrame(&buffer) else { break }
+                requestsRead += 1
+                server.requestCount.add(1, ordering: .relaxed)
+                handle(frame)
+            }
+            if seenEndOfFile && buffer.readableBytes > 0 && !closing {
+                _ = try decoder.decodeLast(buffer: &buffer, seenEOF: true)
+            }
+        } catch {
+            errorCaught(context: context, error: error)
+            return
+        }
+        if buffer.readableBytes > 0 {
+            if buffer.readerIndex >= Self.compactionBytes { buffer.discardReadBytes() }
+            cumulation = buffer
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -154,8 +195,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 closeNow()
                 return
             }
-            // The client sent everything it will send; answer what is in flight, then close.
+            // The client sent everything it will send: a partial frame left over is an error;
+            // otherwise answer what is in flight, then close.
             inputClosed = true
+            decodeFrames(seenEndOfFile: true)
             closeIfDrained()
             return
         }

@@ -73,7 +73,6 @@ public final class EngramServer: Sendable {
         if let remote = channel.remoteAddress { logger[metadataKey: "peer"] = "\(remote)" }
         let idle = TimeAmount.milliseconds(Int64(context.limits.idleTimeoutMilliseconds))
         try pipeline.addHandler(IdleStateHandler(allTimeout: idle))
-        try pipeline.addHandler(ByteToMessageHandler(FrameDecoder(side: .server, frameBytesMax: context.limits.requestFrameBytesMax)))
         try pipeline.addHandler(ConnectionHandler(server: context, mailbox: context.mailbox(for: channel.eventLoop), logger: logger))
     }
 
