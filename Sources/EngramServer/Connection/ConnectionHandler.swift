@@ -47,6 +47,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var discardingInput = false
     private var closedByServer = false
     private var helloTimeout: Scheduled<Void>?
+    /// The idle check: NIO's IdleStateHandler would cost a hop and a write promise per flush; one
+    /// timer per connection that looks at the last activity costs nothing per request.
+    private var idleCheck: Scheduled<Void>?
+    private var lastActivityNanoseconds: UInt64 = 0
     private var slowReaderTimeout: Scheduled<Void>?
     var namespaceCache: [String: CachedNamespace] = [:]
 
@@ -85,6 +89,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
             logger.info("closing a connection that sent no hello in time", metadata: ["timeout_ms": "\(server.limits.helloTimeoutMilliseconds)"])
             closeNow()
         }
+        lastActivityNanoseconds = Self.now()
+        scheduleIdleCheck(in: server.limits.idleTimeoutMilliseconds)
         if server.shuttingDown.load(ordering: .relaxed) { beginGoingAway() }
         context.fireChannelActive()
     }
@@ -92,6 +98,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         phase = .closed
         helloTimeout?.cancel()
+        idleCheck?.cancel()
         slowReaderTimeout?.cancel()
         server.unregister(id: ObjectIdentifier(context.channel))
         context.fireChannelInactive()
@@ -102,6 +109,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data)
         if closing { return }  // after the last answer: input is only drained
+        lastActivityNanoseconds = Self.now()
         if cumulation == nil {
             cumulation = bytes
         } else {
@@ -182,14 +190,6 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .all {
-            if inFlightCount == 0 && !closing {
-                server.metrics.idleClosed.increment()
-                logger.debug("closing an idle connection")
-                closeNow()
-            }
-            return
-        }
         if let channelEvent = event as? ChannelEvent, channelEvent == .inputClosed {
             if discardingInput {
                 closeNow()
@@ -220,6 +220,24 @@ final class ConnectionHandler: ChannelDuplexHandler {
         closeNow()
     }
 
+    /// Closes the connection once it has had no traffic and nothing in flight for the idle
+    /// timeout; otherwise looks again when the timeout would next expire.
+    private func scheduleIdleCheck(in milliseconds: Int) {
+        idleCheck = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(milliseconds))) { [self] in
+            guard phase != .closed, !closing else { return }
+            let timeoutNanoseconds = UInt64(server.limits.idleTimeoutMilliseconds) * 1_000_000
+            let idleNanoseconds = Self.now() - lastActivityNanoseconds
+            if idleNanoseconds >= timeoutNanoseconds && inFlightCount == 0 {
+                server.metrics.idleClosed.increment()
+                logger.debug("closing an idle connection")
+                closeNow()
+            } else {
+                let remaining = idleNanoseconds >= timeoutNanoseconds ? timeoutNanoseconds : timeoutNanoseconds - idleNanoseconds
+                scheduleIdleCheck(in: max(1, Int(remaining / 1_000_000)))
+            }
+        }
+    }
+
     // MARK: Answers
 
     /// Appends to the output buffer, creating it on first use after a flush.
@@ -235,6 +253,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func flushOutput() {
         guard let buffer = output, phase != .closed else { return }
         output = nil
+        lastActivityNanoseconds = Self.now()
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 

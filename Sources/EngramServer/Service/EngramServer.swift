@@ -71,8 +71,6 @@ public final class EngramServer: Sendable {
         context.metrics.connectionsAccepted.increment()
         var logger = context.logger
         if let remote = channel.remoteAddress { logger[metadataKey: "peer"] = "\(remote)" }
-        let idle = TimeAmount.milliseconds(Int64(context.limits.idleTimeoutMilliseconds))
-        try pipeline.addHandler(IdleStateHandler(allTimeout: idle))
         try pipeline.addHandler(ConnectionHandler(server: context, mailbox: context.mailbox(for: channel.eventLoop), logger: logger))
     }
 
