@@ -119,20 +119,22 @@ final class ConnectionHandler: ChannelDuplexHandler {
         decodeFrames(seenEndOfFile: false)
     }
 
-    /// Decodes and handles every whole frame in the cumulation; a decoding error answers and
+    /// Decodes and handles the whole frames in the cumulation, stopping while too many requests
+    /// are in flight or the client is not reading its answers (the rest waits in the cumulation,
+    /// so both bounds are exact rather than a read's worth late). A decoding error answers and
     /// closes. Frames decoded after the going-away frame counted the requests read are dropped:
     /// the client was told they were not read.
     private func decodeFrames(seenEndOfFile: Bool) {
         guard var buffer = cumulation else { return }
         cumulation = nil
         do {
-            while phase == .awaitingHello || phase == .ready, !closing {
+            while phase == .awaitingHello || phase == .ready, !closing, !mustStopDecoding() {
                 guard let frame = try decoder.decodeFrame(&buffer) else { break }
                 requestsRead += 1
                 server.requestCount.add(1, ordering: .relaxed)
                 handle(frame)
             }
-            if seenEndOfFile && buffer.readableBytes > 0 && !closing {
+            if seenEndOfFile && buffer.readableBytes > 0 && !closing && !mustStopDecoding() {
                 _ = try decoder.decodeLast(buffer: &buffer, seenEOF: true)
             }
         } catch {
@@ -161,6 +163,25 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Whether decoding must wait: the in-flight limit is reached, or the answers waiting for the
+    /// client passed `slowReaderBytesMax` (they are flushed first; if the socket takes them,
+    /// decoding goes on).
+    private func mustStopDecoding() -> Bool {
+        if inFlightCount >= server.limits.inFlightRequestCountMax { return true }
+        if let pending = output, pending.readableBytes >= server.limits.slowReaderBytesMax {
+            flushOutput()
+        }
+        return !context.channel.isWritable
+    }
+
+    /// Frames left in the cumulation when decoding stopped are taken up again once the
+    /// condition clears.
+    func resumeDecoding() {
+        guard cumulation != nil, !mustStopDecoding() else { return }
+        decodeFrames(seenEndOfFile: inputClosed)
+        flushOutput()
+    }
+
     /// Stops reading while too many requests are unanswered or the client is not reading its
     /// answers; resumes when both clear.
     func updateReadPause() {
@@ -177,6 +198,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         if context.channel.isWritable {
             slowReaderTimeout?.cancel()
             slowReaderTimeout = nil
+            resumeDecoding()
         } else if slowReaderTimeout == nil {
             let timeout = TimeAmount.milliseconds(Int64(server.limits.slowReaderTimeoutMilliseconds))
             slowReaderTimeout = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
@@ -260,6 +282,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Called by the mailbox after it answered a batch of writes.
     func flushAfterDrain() {
         dirtyInMailbox = false
+        resumeDecoding()
         flushOutput()
         updateReadPause()
         closeIfDrained()
@@ -311,6 +334,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Closes once nothing is in flight, when the client half-closed or the server is stopping.
     func closeIfDrained() {
         guard inFlightCount == 0, inputClosed || phase == .goingAway else { return }
+        // Whole frames still waiting to be decoded are answered first (going away drops them).
+        guard cumulation == nil || phase == .goingAway else { return }
         closeAfterWriting()
     }
 
