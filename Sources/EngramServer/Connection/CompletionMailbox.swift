@@ -28,6 +28,9 @@ struct WriteCompletion: Sendable {
 /// `eventLoop` (by `markDirty`, called from handlers, and by `drain`), which the preconditions check.
 final class CompletionMailbox: @unchecked Sendable {
     let eventLoop: any EventLoop
+    /// Requests read by this loop's connections. Per loop, so the two loops never write the same
+    /// cache line; `stats` sums the loops.
+    let requestCount = Atomic<UInt64>(0)
     private let queued = Mutex<[WriteCompletion]>([])
     /// Connections with answers written but not flushed; touched only on `eventLoop`.
     private var dirty: [ConnectionHandler] = []

@@ -118,7 +118,7 @@ extension ConnectionHandler {
         }
         values += [
             Statistic("server.connections", UInt64(server.connectionCount.load(ordering: .relaxed))),
-            Statistic("server.requests", server.requestCount.load(ordering: .relaxed)),
+            Statistic("server.requests", server.requestCount),
         ]
         answer(.stats(values), header, start)
     }

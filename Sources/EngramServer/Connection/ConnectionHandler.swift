@@ -37,7 +37,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     var inFlightCount = 0
     /// Request frames read, the hello included; reported in the going-away frame.
     var requestsRead: UInt64 = 0
-    var output: ByteBuffer?
+    /// Answers not yet flushed. One buffer for the connection's life: after a flush the socket
+    /// has usually taken the bytes and released it, so `clear()` reuses its storage in place
+    /// (when it has not, `clear()` copies on write and nothing is lost).
+    var output = ByteBuffer()
     private var dirtyInMailbox = false
     private var pendingRead = false
     private var readingPaused = false
@@ -66,6 +69,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Past this many consumed bytes the cumulation is compacted, so a long-lived connection's
     /// buffer does not grow with its history.
     private static let compactionBytes = 64 << 10
+    /// The largest output buffer a connection keeps between flushes.
+    private static let outputRetainedBytesMax = 64 << 10
 
     init(server: ServerContext, mailbox: CompletionMailbox, logger: Logger) {
         self.server = server
@@ -78,6 +83,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        output = context.channel.allocator.buffer(capacity: 4096)
         server.register(ServerContext.RegisteredConnection(channel: context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop)), id: ObjectIdentifier(context.channel))
     }
 
@@ -131,7 +137,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             while phase == .awaitingHello || phase == .ready, !closing, !mustStopDecoding() {
                 guard let frame = try decoder.decodeFrame(&buffer) else { break }
                 requestsRead += 1
-                server.requestCount.add(1, ordering: .relaxed)
+                mailbox.requestCount.add(1, ordering: .relaxed)
                 handle(frame)
             }
             if seenEndOfFile && buffer.readableBytes > 0 && !closing && !mustStopDecoding() {
@@ -168,7 +174,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// decoding goes on).
     private func mustStopDecoding() -> Bool {
         if inFlightCount >= server.limits.inFlightRequestCountMax { return true }
-        if let pending = output, pending.readableBytes >= server.limits.slowReaderBytesMax {
+        if output.readableBytes >= server.limits.slowReaderBytesMax {
             flushOutput()
         }
         return !context.channel.isWritable
@@ -262,10 +268,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Answers
 
-    /// Appends to the output buffer, creating it on first use after a flush.
+    /// Appends to the output buffer.
     func withOutput(_ body: (inout ByteBuffer) -> Void) {
-        if output == nil { output = context.channel.allocator.buffer(capacity: 1024) }
-        body(&output!)
+        body(&output)
     }
 
     func writeError(_ status: Status, _ message: String, opcode: EngramProtocol.Opcode, requestID: UInt64) {
@@ -273,10 +278,15 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func flushOutput() {
-        guard let buffer = output, phase != .closed else { return }
-        output = nil
+        guard output.readableBytes > 0, phase != .closed else { return }
         lastActivityNanoseconds = Self.now()
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(output), promise: nil)
+        // A buffer that grew for a large answer is not kept: idle connections stay small.
+        if output.capacity > Self.outputRetainedBytesMax {
+            output = context.channel.allocator.buffer(capacity: 4096)
+        } else {
+            output.clear()
+        }
     }
 
     /// Called by the mailbox after it answered a batch of writes.
@@ -311,8 +321,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func closeAfterWriting() {
         guard !closing, phase != .closed else { return }
         closing = true
-        let buffer = output ?? context.channel.allocator.buffer(capacity: 0)
-        output = nil
+        let buffer = output
+        output = ByteBuffer()
         let linger = TimeAmount.milliseconds(Int64(server.limits.closeLingerMilliseconds))
         context.writeAndFlush(wrapOutboundOut(buffer)).assumeIsolated().whenComplete { [self] _ in
             guard phase != .closed else { return }

@@ -19,7 +19,6 @@ final class ServerContext: Sendable {
     private let mailboxes: [ObjectIdentifier: CompletionMailbox]
 
     let connectionCount = Atomic<Int>(0)
-    let requestCount = Atomic<UInt64>(0)
     let shuttingDown = Atomic<Bool>(false)
     private let connections = Mutex<[ObjectIdentifier: RegisteredConnection]>([:])
 
@@ -35,6 +34,11 @@ final class ServerContext: Sendable {
         var mailboxes: [ObjectIdentifier: CompletionMailbox] = [:]
         for loop in eventLoops { mailboxes[ObjectIdentifier(loop)] = CompletionMailbox(eventLoop: loop) }
         self.mailboxes = mailboxes
+    }
+
+    /// Requests read on every loop since start.
+    var requestCount: UInt64 {
+        mailboxes.values.reduce(0) { $0 + $1.requestCount.load(ordering: .relaxed) }
     }
 
     func mailbox(for eventLoop: any EventLoop) -> CompletionMailbox {
