@@ -66,12 +66,13 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
     }
 
     private func validate(magic: UInt16, header: FrameHeader, buffer: ByteBuffer) throws(ProtocolError) {
-        let bytes = Self.leadingBytes(buffer)
+        // The offending bytes are copied only when there is an error to report.
         guard magic == FrameHeader.magic else {
+            let bytes = Self.leadingBytes(buffer)
             throw ProtocolError(.badMagic, "the frame starts with \(bytes.prefix(2).map { byteHex($0) }.joined(separator: " ")), not the magic 45 47 (\"EG\")", bytes: bytes)
         }
         func fail(_ code: ProtocolError.Code, _ message: String) -> ProtocolError {
-            ProtocolError(code, message, requestID: header.requestID, opcode: header.opcode, bytes: bytes)
+            ProtocolError(code, message, requestID: header.requestID, opcode: header.opcode, bytes: Self.leadingBytes(buffer))
         }
         guard FrameHeader.versionsSupported.contains(header.version) else {
             throw fail(.unsupportedVersion, "frame version \(header.version); this side speaks \(FrameHeader.versionsSupported.lowerBound) to \(FrameHeader.versionsSupported.upperBound)")

@@ -24,6 +24,7 @@ struct Bench: AsyncParsableCommand {
     @Option(name: [.customShort("r"), .long], help: "Keyspace: keys are key:000000000000 to key:(r-1).") var keyspace = 100_000
     @Option(help: "Client threads (event loops).") var threads = 1
     @Flag(help: "Puts ask for applied durability instead of durable.") var applied = false
+    @Flag(help: "Print one CSV line per test: test, requests/s, p50 ms, p99 ms (as redis-benchmark --csv).") var csv = false
 
     func run() async throws {
         guard connections > 0, pipeline > 0, requests > 0, keyspace > 0, threads > 0 else {
@@ -83,6 +84,10 @@ struct Bench: AsyncParsableCommand {
             guard !sorted.isEmpty else { return "-" }
             let index = min(sorted.count - 1, Int((Double(sorted.count) * fraction).rounded(.up)) - 1)
             return milliseconds(sorted[max(0, index)])
+        }
+        if csv {
+            print("\"\(workload.operation)\",\"\(Int(Double(requests) / seconds))\",\"\(percentile(0.5))\",\"\(percentile(0.99))\"")
+            return
         }
         let mode = workload.operation == .put ? (applied ? ", applied" : ", durable") : ""
         print("\(workload.operation): \(requests) requests, \(connections) connections x \(pipeline) pipelined, \(valueBytes)-byte values, keyspace \(keyspace)\(mode)")
