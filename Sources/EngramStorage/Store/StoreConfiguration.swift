@@ -9,12 +9,15 @@ public struct StoreConfiguration: Sendable {
     /// Receives notable events (a tail cut at recovery, a failed checkpoint). Called on the thread
     /// where the event happened; keep it short.
     public var eventHandler: (@Sendable (StoreEvent) -> Void)?
+    /// The hot tier's time, for TTLs; tests put a `HotTierManualClock` here.
+    public var hotTierClock: any HotTierClock
 
-    public init(directory: String, limits: Limits = .default, fileSystem: any FileSystem = PosixFileSystem(), eventHandler: (@Sendable (StoreEvent) -> Void)? = nil) {
+    public init(directory: String, limits: Limits = .default, fileSystem: any FileSystem = PosixFileSystem(), eventHandler: (@Sendable (StoreEvent) -> Void)? = nil, hotTierClock: any HotTierClock = HotTierCoarseClock()) {
         self.directory = directory
         self.limits = limits
         self.fileSystem = fileSystem
         self.eventHandler = eventHandler
+        self.hotTierClock = hotTierClock
     }
 }
 

@@ -8,7 +8,7 @@ enum StoreRecovery {
         let report: RecoveryReport
     }
 
-    static func run(_ configuration: StoreConfiguration) throws(EngramError) -> Opened {
+    static func run(_ configuration: StoreConfiguration, hotTier: HotTier) throws(EngramError) -> Opened {
         let directory = configuration.directory
         let fileSystem = configuration.fileSystem
         let limits = configuration.limits
@@ -51,7 +51,7 @@ enum StoreRecovery {
         try checkpointer.checkpoint(lsn: lastApplied, log: recovery.log)
         let report = RecoveryReport(checkpointLSN: checkpoint?.lsn ?? 0, recordsReplayed: replayer.recordsReplayed, batchesRolledBack: replayer.batchesRolledBack, tailCut: recovery.tailCut, createdNew: checkpoint == nil)
         configuration.eventHandler?(.recovered(recordsReplayed: report.recordsReplayed, checkpointLSN: report.checkpointLSN, lastLSN: recovery.log.lastLSN))
-        let writer = GroupCommitWriter(environment: environment, tables: tables, limits: limits, log: recovery.log, checkpointer: checkpointer, lastAppliedLSN: lastApplied, versionCounter: replayer.versionCounter, eventHandler: configuration.eventHandler)
+        let writer = GroupCommitWriter(environment: environment, tables: tables, limits: limits, log: recovery.log, checkpointer: checkpointer, lastAppliedLSN: lastApplied, versionCounter: replayer.versionCounter, hotTier: hotTier, eventHandler: configuration.eventHandler)
         return Opened(environment: environment, tables: tables, writer: writer, report: report)
     }
 

@@ -72,6 +72,41 @@ public struct Limits: Sendable, Equatable {
     /// Bytes of keys and values in one page of a scan, so a page of large values stays bounded.
     public var scanBytesMax: Int = 4 << 20
 
+    // MARK: Hot tier (docs/HOT_TIER.md)
+
+    /// Bytes of item storage, preallocated at open: short-term items and cached long-term values
+    /// together never use more. 256 MiB holds about a million items of 200 bytes.
+    public var hotTierBytes: Int = 256 << 20
+    /// A slab page, given to one size class at a time. It is also the largest item, as in
+    /// memcached: a bigger page wastes more when classes hold partly used pages.
+    public var hotTierSlabPageBytes: Int = 1 << 20
+    /// The smallest chunk: the 24-byte header plus a short namespace, key and value.
+    public var hotTierChunkBytesMin: Int = 48
+    /// Each size class's chunk is this percentage of the one before. 125 (memcached's default)
+    /// loses about 11 % of an item to rounding; smaller makes more classes and more calcification.
+    public var hotTierChunkGrowthPercent: Int = 125
+    /// Index locks (a power of two). With 64, two threads meet on one lock about once in 64
+    /// operations; more costs 128 bytes each and nothing else.
+    public var hotTierStripeCount: Int = 64
+    /// Budget bytes per index bucket (8 bytes each): with items of 256 bytes or more, chains
+    /// average one item or less; the index costs 1/32 of the budget.
+    public var hotTierBytesPerIndexBucket: Int = 256
+    /// The index and tables the hot tier keeps on top of its budget, so a large budget cannot
+    /// bring a large unplanned overhead with it; `validate()` computes them.
+    public var hotTierBookkeepingBytesMax: Int = 16 << 20
+    /// The TTL of a short-term put that names none: working memory outlives a conversation turn.
+    public var hotTierDefaultTTLSeconds: Int = 300
+    /// The longest TTL, 30 days: a longer one is more likely a Unix time sent as a TTL by mistake.
+    public var hotTierTTLSecondsMax: Int = 30 * 86_400
+    /// The share of the budget long-term cache entries may hold, so a burst of long-term reads
+    /// cannot push agents' working memory out.
+    public var hotTierLongTermCachePercentMax: Int = 50
+    /// Keys in one multi-get: bounds the work and the response of one request.
+    public var hotTierMultiGetKeyCountMax: Int = 1_000
+    /// Pages' worth of evicted chunks between two page-balance checks. At most one page moves per
+    /// check, so moves add at most 1/4 to the eviction churn.
+    public var hotTierRebalanceEvictedPages: Int = 4
+
     /// The default bounds.
     public static let `default` = Limits()
 
@@ -104,6 +139,13 @@ public struct Limits: Sendable, Equatable {
             ("appliedSyncDelayMilliseconds", appliedSyncDelayMilliseconds),
             ("lmdbReadersMax", lmdbReadersMax), ("lmdbDatabasesMax", lmdbDatabasesMax),
             ("scanCountMax", scanCountMax), ("scanBytesMax", scanBytesMax),
+            ("hotTierBytes", hotTierBytes), ("hotTierSlabPageBytes", hotTierSlabPageBytes),
+            ("hotTierChunkBytesMin", hotTierChunkBytesMin), ("hotTierStripeCount", hotTierStripeCount),
+            ("hotTierBytesPerIndexBucket", hotTierBytesPerIndexBucket),
+            ("hotTierBookkeepingBytesMax", hotTierBookkeepingBytesMax),
+            ("hotTierTTLSecondsMax", hotTierTTLSecondsMax),
+            ("hotTierMultiGetKeyCountMax", hotTierMultiGetKeyCountMax),
+            ("hotTierRebalanceEvictedPages", hotTierRebalanceEvictedPages),
         ]
         for (name, value) in positive {
             try require(value > 0, "\(name) must be positive, got \(value)")
@@ -122,5 +164,28 @@ public struct Limits: Sendable, Equatable {
         try require(mapBytes >= batchBytesMax * 4, "mapBytes \(mapBytes) must hold at least four full batches (batchBytesMax \(batchBytesMax))")
         try require(lmdbReadersMax >= 4, "lmdbReadersMax \(lmdbReadersMax) must leave room for the checkpoint pin and at least three readers")
         try require(scanBytesMax >= keyBytesMax + valueBytesMax, "scanBytesMax \(scanBytesMax) must hold at least one entry (\(keyBytesMax + valueBytesMax) bytes)")
+        try validateHotTier(require)
+    }
+
+    /// The hot tier's relations; the positive checks have run.
+    private func validateHotTier(_ require: (Bool, @autoclosure () -> String) throws(EngramError) -> Void) throws(EngramError) {
+        let page = hotTierSlabPageBytes
+        try require(page % 8 == 0 && page >= 1_024, "hotTierSlabPageBytes \(page) must be a multiple of 8 and at least 1024")
+        try require(hotTierBytes % page == 0, "hotTierBytes \(hotTierBytes) must be a whole number of slab pages (hotTierSlabPageBytes \(page))")
+        try require(hotTierBytes / page >= 2, "hotTierBytes \(hotTierBytes) must hold at least two slab pages of \(page) bytes")
+        try require(hotTierBytes < HotTierLayout.arenaBytesLimit, "hotTierBytes \(hotTierBytes) must be below \(HotTierLayout.arenaBytesLimit): chunk references are 32-bit counts of 8-byte units")
+        try require(hotTierChunkBytesMin >= HotTierLayout.headerBytes + 8, "hotTierChunkBytesMin \(hotTierChunkBytesMin) must hold the \(HotTierLayout.headerBytes)-byte header and 8 bytes")
+        try require(hotTierChunkBytesMin * 2 <= page, "hotTierChunkBytesMin \(hotTierChunkBytesMin) must be at most half of hotTierSlabPageBytes \(page)")
+        try require((105...200).contains(hotTierChunkGrowthPercent), "hotTierChunkGrowthPercent \(hotTierChunkGrowthPercent) must be 105 to 200")
+        let largestKeyItem = HotTierLayout.itemBytes(namespaceBytes: namespaceBytesMax, keyBytes: keyBytesMax, valueBytes: 0, isLongTermCache: true)
+        try require(largestKeyItem <= page, "hotTierSlabPageBytes \(page) must hold an item with the longest namespace and key (\(largestKeyItem) bytes)")
+        try require(hotTierStripeCount & (hotTierStripeCount - 1) == 0, "hotTierStripeCount \(hotTierStripeCount) must be a power of two")
+        let layout = HotTierLayout(self)
+        try require(layout.stripeCount <= layout.bucketCount, "hotTierStripeCount \(hotTierStripeCount) exceeds the \(layout.bucketCount) index buckets")
+        try require(layout.classCount <= HotTierLayout.classCountMax, "the size classes number \(layout.classCount), more than \(HotTierLayout.classCountMax); raise hotTierChunkGrowthPercent")
+        try require(layout.bookkeepingBytes <= hotTierBookkeepingBytesMax, "the hot tier's index and tables take \(layout.bookkeepingBytes) bytes, over hotTierBookkeepingBytesMax \(hotTierBookkeepingBytesMax); raise it or hotTierBytesPerIndexBucket")
+        try require(hotTierDefaultTTLSeconds >= 0 && hotTierDefaultTTLSeconds <= hotTierTTLSecondsMax, "hotTierDefaultTTLSeconds \(hotTierDefaultTTLSeconds) must be 0 to hotTierTTLSecondsMax \(hotTierTTLSecondsMax)")
+        try require(hotTierTTLSecondsMax <= HotTierLayout.ttlSecondsLimit, "hotTierTTLSecondsMax \(hotTierTTLSecondsMax) must be at most \(HotTierLayout.ttlSecondsLimit)")
+        try require((0...100).contains(hotTierLongTermCachePercentMax), "hotTierLongTermCachePercentMax \(hotTierLongTermCachePercentMax) must be 0 to 100")
     }
 }

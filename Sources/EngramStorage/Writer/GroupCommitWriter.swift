@@ -12,6 +12,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     let tables: Tables
     let limits: Limits
     let eventHandler: (@Sendable (StoreEvent) -> Void)?
+    /// Whose long-term cache entries a committed batch invalidates.
+    let hotTier: HotTier
 
     // Guarded by `lock`.
     private let lock = ConditionLock()
@@ -26,11 +28,13 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var lastAppliedLSN: UInt64
     private var versionCounter: UInt64
     private var payload = ByteWriter(capacity: 1 << 16)
+    /// The batch's changed long-term keys; moved into each batch's context so its capacity is reused.
+    private var changedLongTermKeys: [(namespace: Namespace, key: [UInt8])] = []
     private var oldestUnsyncedAcknowledgementNanoseconds: UInt64?
 
     let statistics = Mutex(StoreStatistics())
 
-    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, log: CommitLog, checkpointer: Checkpointer, lastAppliedLSN: UInt64, versionCounter: UInt64, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
+    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, log: CommitLog, checkpointer: Checkpointer, lastAppliedLSN: UInt64, versionCounter: UInt64, hotTier: HotTier, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
         self.environment = environment
         self.tables = tables
         self.limits = limits
@@ -38,6 +42,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.checkpointer = checkpointer
         self.lastAppliedLSN = lastAppliedLSN
         self.versionCounter = versionCounter
+        self.hotTier = hotTier
         self.eventHandler = eventHandler
         self.queue = WriterQueue(capacity: limits.writerQueueDepthMax)
         statistics.withLock {
@@ -209,7 +214,12 @@ final class GroupCommitWriter: @unchecked Sendable {
         // capacity is reused and the context holds the only reference (no copy on write).
         var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: batchTime, versionCounter: versionCounter, payload: payload)
         payload = ByteWriter()
-        defer { payload = context.payload ?? ByteWriter() }
+        changedLongTermKeys.removeAll(keepingCapacity: true)
+        swap(&changedLongTermKeys, &context.changedLongTermKeys)
+        defer {
+            payload = context.payload ?? ByteWriter()
+            swap(&changedLongTermKeys, &context.changedLongTermKeys)
+        }
 
         var errors = [EngramError?](repeating: nil, count: batch.count)
         for (index, write) in batch.enumerated() {
@@ -259,6 +269,11 @@ final class GroupCommitWriter: @unchecked Sendable {
             rollBack(lsn: lsn, after: error)
             failAll(batch, error)
             return
+        }
+        // LMDB holds the batch now; drop the cache entries it made stale before any request of
+        // the batch is acknowledged, so no read after an acknowledgement finds an old value.
+        for change in context.changedLongTermKeys {
+            hotTier.invalidateLongTerm(namespace: change.namespace, key: change.key)
         }
         lastAppliedLSN = lsn
         versionCounter = context.versionCounter

@@ -18,6 +18,10 @@ public struct WriteContext {
     /// The payload of the batch's log record; nil while replaying.
     var payload: ByteWriter?
     private(set) var operationCount: UInt32 = 0
+    /// Long-term keys this batch put or deleted: the writer invalidates their cache entries after
+    /// the commit and before completing the batch (docs/HOT_TIER.md, "The long-term cache").
+    /// Ignored in replay, where the cache is empty.
+    var changedLongTermKeys: [(namespace: Namespace, key: [UInt8])] = []
 
     init(transaction: LMDBTransaction, tables: Tables, limits: Limits, batchTimeMicroseconds: Int64, versionCounter: UInt64, payload: ByteWriter?) {
         self.transaction = transaction
@@ -32,6 +36,11 @@ public struct WriteContext {
     public mutating func nextVersion() -> UInt64 {
         versionCounter += 1
         return versionCounter
+    }
+
+    /// Records a long-term key whose cached value this batch makes stale.
+    mutating func noteLongTermChange(namespace: Namespace, key: [UInt8]) {
+        changedLongTermKeys.append((namespace, key))
     }
 
     /// Keeps the counter ahead of a version seen in replay.
