@@ -76,7 +76,7 @@ public final class HotTier: @unchecked Sendable {
         }
         // Pages are handed out from the start of the arena: a stack with page 0 on top.
         pagePool = Mutex(Array((0..<layout.pageCount).reversed()))
-        cacheBytesMax = layout.budgetBytes / 100 * limits.hotTierLongTermCachePercentMax
+        cacheBytesMax = layout.budgetBytes * limits.hotTierLongTermCachePercentMax / 100
         balanceEvictedBytes = layout.pageBytes * limits.hotTierRebalanceEvictedPages
     }
 

@@ -48,8 +48,8 @@ struct HotTierLayout: Sendable {
     var bookkeepingBytes: Int {
         bucketCount * Self.bucketBytes
             + stripeCount * Self.stripeBytes
-            + classCount * (Self.classStateBytes + 4 * pageCount)
-            + 4 * pageCount
+            + classCount * (Self.classStateBytes + 8 * pageCount)
+            + 8 * pageCount
     }
 
     /// The bytes an item takes in its chunk before rounding to the class.
