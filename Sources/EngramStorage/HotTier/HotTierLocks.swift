@@ -101,3 +101,4 @@ final class SlabClass: @unchecked Sendable {
 
     var chunkCount: Int { pages.count * chunksPerPage }
 }
+

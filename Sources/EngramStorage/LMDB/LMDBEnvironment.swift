@@ -31,7 +31,8 @@ final class LMDBEnvironment: @unchecked Sendable {
     let handle: OpaquePointer
     let path: String
     let readPoolCountMax: Int
-    private let readPool = Mutex<[ParkedTransaction]>([])
+    /// A pthread lock rather than `Mutex`, so ThreadSanitizer sees it (see `LockedValue`).
+    private let readPool = LockedValue<[ParkedTransaction]>([])
     private let closed = Atomic<Bool>(false)
 
     /// Opens (creating if needed) the environment in `directory`.
