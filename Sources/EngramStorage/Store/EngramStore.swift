@@ -55,6 +55,14 @@ public final class EngramStore: Sendable {
         Glibc.close(lockDescriptor)
     }
 
+    /// Ends the store as `kill -9` would, for tests: no final sync or checkpoint; LMDB's pages
+    /// stay in the page cache and the commit log keeps only what it wrote.
+    func simulateCrash() {
+        writer.abandon()
+        environment.close()
+        Glibc.close(lockDescriptor)
+    }
+
     private static func lockDirectory(_ directory: String) throws(EngramError) -> Int32 {
         let path = Path.join(directory, StoreLayout.lockFile)
         let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)

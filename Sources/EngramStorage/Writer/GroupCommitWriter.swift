@@ -19,6 +19,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var accepting = true
     private var threadFinished = false
     private var failure: EngramError?
+    /// Set by `abandon()`: the thread exits without syncing or checkpointing, as a killed process.
+    private var abandoned = false
 
     // Writer thread only.
     private let log: CommitLog
@@ -83,6 +85,19 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
+    /// Stops the writer as `kill -9` would: queued writes are failed, nothing more is synced or
+    /// checkpointed. Tests use it to crash a store inside one process.
+    func abandon() {
+        lock.withLock {
+            accepting = false
+            abandoned = true
+            lock.broadcast()
+        }
+        lock.withLock {
+            while !threadFinished { lock.wait(untilNanoseconds: nil) }
+        }
+    }
+
     // MARK: The writer thread
 
     private func run() {
@@ -100,6 +115,13 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// store is closing and the queue is drained.
     private func nextBatch(into batch: inout [PendingWrite]) -> Bool {
         lock.withLock {
+            if abandoned {
+                queue.take(into: &batch, countMax: queue.count, bytesMax: Int.max)
+                let error = EngramError(.closed, "the store was abandoned")
+                for write in batch { write.fail(error) }
+                batch.removeAll()
+                return false
+            }
             while queue.isEmpty {
                 if !accepting { return false }
                 let deadline = housekeepingDeadline()
@@ -169,7 +191,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     private func finish() {
-        if failure == nil { checkpoint() }
+        let skipCheckpoint = lock.withLock { failure != nil || abandoned }
+        if !skipCheckpoint { checkpoint() }
         checkpointer.releasePin()
         log.close()
         lock.withLock {
