@@ -14,7 +14,7 @@ import Testing
             let writesEach = 150
             let keysEach = 8
             let stop = Atomic<Bool>(false)
-            let readerFailures = Mutex<[String]>([])
+            let readerFailures = Lock<[String]>([])
             let readsDone = Atomic<Int>(0)
             // Readers run on their own OS threads, as NIO event loops would.
             var readers: [pthread_t] = []

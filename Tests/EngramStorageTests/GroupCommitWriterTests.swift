@@ -9,7 +9,7 @@ import Testing
             let blocker = Task { try await store.write(BlockingCommand(gate: gate)) }
             try await gate.waitUntilEntered()
             let before = store.statistics
-            let queued = Mutex(0)
+            let queued = Lock(0)
             try await withThrowingTaskGroup(of: UInt64.self) { group in
                 for index in 0..<10 {
                     group.addTask {

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The single writer: drains the bounded queue in batches, applies each batch in one LMDB write
 /// transaction and one commit-log record, syncs the log once, commits LMDB, and only then
@@ -30,7 +29,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var payload = ByteWriter(capacity: 1 << 16)
     private var oldestUnsyncedAcknowledgementNanoseconds: UInt64?
 
-    let statistics = Mutex(StoreStatistics())
+    let statistics = Lock(StoreStatistics())
 
     init(environment: LMDBEnvironment, tables: Tables, limits: Limits, log: CommitLog, checkpointer: Checkpointer, lastAppliedLSN: UInt64, versionCounter: UInt64, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
         self.environment = environment

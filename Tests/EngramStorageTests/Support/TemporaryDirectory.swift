@@ -15,11 +15,25 @@ struct TemporaryDirectory {
         path = String(cString: result!)
     }
 
+    /// Removes the directory and everything in it, in this process: spawning `rm` would make a
+    /// child that briefly shares every open descriptor, store locks included.
     func remove() {
-        _ = try? run("/bin/rm", ["-rf", path])
+        removeTree(path)
     }
 
     func appending(_ name: String) -> String { path + "/" + name }
+}
+
+/// Deletes `path` and, if it is a directory, everything under it.
+func removeTree(_ path: String) {
+    var status = stat()
+    guard lstat(path, &status) == 0 else { return }
+    if (status.st_mode & S_IFMT) == S_IFDIR, let names = try? PosixFileSystem().contentsOfDirectory(path) {
+        for name in names { removeTree(path + "/" + name) }
+        rmdir(path)
+    } else {
+        unlink(path)
+    }
 }
 
 /// Runs a program to completion and returns its exit status.
