@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
-// Engram's benchmarks, a package of their own (as SwiftNIO keeps them) so the benchmark
-// dependency stays out of the main build. Run from this folder: `swift package benchmark`.
-// docs/PERFORMANCE.md gives every figure with the command that produced it.
+// Engram's benchmarks, as a package of their own (as SwiftNIO does), so the benchmark dependency
+// stays out of the main build. Run from this folder: `swift package benchmark`.
+// Baselines live in `.benchmarkBaselines/`; docs/PERFORMANCE.md records each figure with its command.
 import PackageDescription
 
 let package = Package(
@@ -9,18 +9,27 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "Engram", path: ".."),
-        .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        .executableTarget(
+            name: "StorageBenchmarks",
+            dependencies: [
+                .product(name: "EngramStorage", package: "Engram"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/StorageBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         // The hot tier in-process: gets and puts from 1 and 2 threads, bytes of overhead per item.
         .executableTarget(
             name: "HotTierBenchmarks",
             dependencies: [
                 .product(name: "EngramStorage", package: "Engram"),
-                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/HotTierBenchmarks",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -40,7 +40,7 @@ import Testing
     @Test func manyThreadsSeeOnlyWholeValuesOfTheirOwnKey() throws {
         let test = TestHotTier(hotTierLimits(pageBytes: 4_096, pageCount: 12, stripeCount: 8, bytesPerIndexBucket: 256, rebalanceEvictedPages: 1, cachePercentMax: 30))
         let tier = test.tier
-        let problems = LockedValue<[String]>([])
+        let problems = Lock<[String]>([])
         let versions = Atomic<UInt64>(1)
         let busyCount = Atomic<Int>(0)
         let operationsPerThread = 6_000

@@ -92,7 +92,7 @@ import Testing
             let acknowledged = Atomic<Int>(0)
             let submitted = Atomic<Int>(0)
             let done = Atomic<Bool>(false)
-            let problems = LockedValue<[String]>([])
+            let problems = Lock<[String]>([])
             let readCount = Atomic<Int>(0)
             let operationCount = 300
             // Operation i puts "i" unless i is a multiple of 4, which deletes. State after i:

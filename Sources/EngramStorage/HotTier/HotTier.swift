@@ -29,7 +29,7 @@ public final class HotTier: @unchecked Sendable {
     let stripes: StripeTable
     let classes: [SlabClass]
     /// Pages not yet given to a class, used as a stack.
-    let pagePool: LockedValue<[Int]>
+    let pagePool: Lock<[Int]>
 
     /// Chunk bytes of linked long-term cache entries, against `cacheBytesMax`.
     let cacheBytes = Atomic<Int>(0)
@@ -40,7 +40,7 @@ public final class HotTier: @unchecked Sendable {
     let balanceEvictedBytes: Int
     let balancing = Atomic<Bool>(false)
     let pageMoveCount = Atomic<UInt64>(0)
-    let sweepCursor = LockedValue(SweepCursor())
+    let sweepCursor = Lock(SweepCursor())
 
     /// Told about every eviction and expiration, under the item's stripe lock: a test's window
     /// into the tier's choices. It must not call the tier.
@@ -75,7 +75,7 @@ public final class HotTier: @unchecked Sendable {
             SlabClass(index: $0, chunkBytes: layout.chunkBytes[$0], pageBytes: layout.pageBytes, pageCountMax: layout.pageCount)
         }
         // Pages are handed out from the start of the arena: a stack with page 0 on top.
-        pagePool = LockedValue(Array((0..<layout.pageCount).reversed()))
+        pagePool = Lock(Array((0..<layout.pageCount).reversed()))
         cacheBytesMax = layout.budgetBytes * limits.hotTierLongTermCachePercentMax / 100
         balanceEvictedBytes = layout.pageBytes * limits.hotTierRebalanceEvictedPages
     }

@@ -31,8 +31,7 @@ final class LMDBEnvironment: @unchecked Sendable {
     let handle: OpaquePointer
     let path: String
     let readPoolCountMax: Int
-    /// A pthread lock rather than `Mutex`, so ThreadSanitizer sees it (see `LockedValue`).
-    private let readPool = LockedValue<[ParkedTransaction]>([])
+    private let readPool = Lock<[ParkedTransaction]>([])
     private let closed = Atomic<Bool>(false)
 
     /// Opens (creating if needed) the environment in `directory`.

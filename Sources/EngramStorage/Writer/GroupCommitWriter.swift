@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The single writer: drains the bounded queue in batches, applies each batch in one LMDB write
 /// transaction and one commit-log record, syncs the log once, commits LMDB, and only then
@@ -21,6 +20,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var accepting = true
     private var threadFinished = false
     private var failure: EngramError?
+    /// Set by `abandon()`: the thread exits without syncing or checkpointing, as a killed process.
+    private var abandoned = false
 
     // Writer thread only.
     private let log: CommitLog
@@ -32,7 +33,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var changedLongTermKeys: [(namespace: Namespace, key: [UInt8])] = []
     private var oldestUnsyncedAcknowledgementNanoseconds: UInt64?
 
-    let statistics = Mutex(StoreStatistics())
+    let statistics = Lock(StoreStatistics())
 
     init(environment: LMDBEnvironment, tables: Tables, limits: Limits, log: CommitLog, checkpointer: Checkpointer, lastAppliedLSN: UInt64, versionCounter: UInt64, hotTier: HotTier, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
         self.environment = environment
@@ -88,6 +89,19 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
+    /// Stops the writer as `kill -9` would: queued writes are failed, nothing more is synced or
+    /// checkpointed. Tests use it to crash a store inside one process.
+    func abandon() {
+        lock.withLock {
+            accepting = false
+            abandoned = true
+            lock.broadcast()
+        }
+        lock.withLock {
+            while !threadFinished { lock.wait(untilNanoseconds: nil) }
+        }
+    }
+
     // MARK: The writer thread
 
     private func run() {
@@ -105,6 +119,13 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// store is closing and the queue is drained.
     private func nextBatch(into batch: inout [PendingWrite]) -> Bool {
         lock.withLock {
+            if abandoned {
+                queue.take(into: &batch, countMax: queue.count, bytesMax: Int.max)
+                let error = EngramError(.closed, "the store was abandoned")
+                for write in batch { write.fail(error) }
+                batch.removeAll()
+                return false
+            }
             while queue.isEmpty {
                 if !accepting { return false }
                 let deadline = housekeepingDeadline()
@@ -174,7 +195,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     private func finish() {
-        if failure == nil { checkpoint() }
+        let skipCheckpoint = lock.withLock { failure != nil || abandoned }
+        if !skipCheckpoint { checkpoint() }
         checkpointer.releasePin()
         log.close()
         lock.withLock {

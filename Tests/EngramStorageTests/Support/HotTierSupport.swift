@@ -35,7 +35,7 @@ struct TestHotTier {
 
 /// Collects what the tier's observer reports, from any thread.
 final class RemovalLog: Sendable {
-    private let entries = LockedValue<[HotTierRemoval]>([])
+    private let entries = Lock<[HotTierRemoval]>([])
 
     func append(_ removal: HotTierRemoval) { entries.withLock { $0.append(removal) } }
 
