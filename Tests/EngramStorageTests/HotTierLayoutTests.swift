@@ -10,7 +10,8 @@ import Testing
         #expect(Array(layout.chunkBytes.suffix(3)) == [466_248, 512_872, 1_048_576])
         #expect(layout.chunkBytes.allSatisfy { $0 % 8 == 0 })
         #expect(layout.bucketCount == 1_048_576)
-        #expect(layout.bookkeepingBytes == 8_621_824)
+        #expect(layout.generationCount == 65_536)
+        #expect(layout.bookkeepingBytes == 4_689_664)
         #expect(layout.bookkeepingBytes <= Limits().hotTierBookkeepingBytesMax)
     }
 
@@ -37,7 +38,7 @@ import Testing
         #expect(failure { $0.hotTierStripeCount = 48 } == "limits invalid: hotTierStripeCount 48 must be a power of two")
         #expect(failure { $0.hotTierChunkGrowthPercent = 104 } == "limits invalid: hotTierChunkGrowthPercent 104 must be 105 to 200")
         #expect(failure { $0.hotTierChunkBytesMin = 24 } == "limits invalid: hotTierChunkBytesMin 24 must hold the 24-byte header and 8 bytes")
-        #expect(failure { $0.hotTierBytes = 4 << 30 } == "limits invalid: the hot tier's index and tables take 137400064 bytes, over hotTierBookkeepingBytesMax 16777216; raise it or hotTierBytesPerIndexBucket")
+        #expect(failure { $0.hotTierBytes = 4 << 30 } == "limits invalid: the hot tier's index and tables take 70553344 bytes, over hotTierBookkeepingBytesMax 16777216; raise it or hotTierBytesPerIndexBucket")
         #expect(failure { $0.hotTierBytes = 32 << 30 } == "limits invalid: hotTierBytes 34359738368 must be below 34359738360: chunk references are 32-bit counts of 8-byte units")
         #expect(failure { $0.hotTierDefaultTTLSeconds = 31 * 86_400 } == "limits invalid: hotTierDefaultTTLSeconds 2678400 must be 0 to hotTierTTLSecondsMax 2592000")
         #expect(failure { $0.hotTierLongTermCachePercentMax = 101 } == "limits invalid: hotTierLongTermCachePercentMax 101 must be 0 to 100")

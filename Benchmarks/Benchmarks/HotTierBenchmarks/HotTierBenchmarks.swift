@@ -9,67 +9,66 @@ import EngramStorage
 // and value. docs/PERFORMANCE.md ("Hot tier") records the figures and the commands.
 //
 // The workload is agents' working memory: namespace "agent-042", keys "session:00000042"
-// (16 bytes), values of 100 bytes, 100,000 items resident; reads and writes walk the keys with a
-// stride coprime to their count, so consecutive operations land in different buckets and stripes.
+// (16 bytes, read from one contiguous buffer as a server reads them from its input), values of
+// 100 bytes. Two resident sets: 1,000 items (about 200 KB of chunks, inside the core's L2) and
+// 100,000 items (17.6 MB of chunks plus the 8 MiB index, far beyond it). Operations walk the keys
+// with a stride coprime to their count, so consecutive ones land in different buckets and stripes.
 
 let benchmarks: @Sendable () -> Void = {
     let throughput = Benchmark.Configuration(
         metrics: [.throughput, .wallClock, .mallocCountTotal],
         warmupIterations: 1,
         scalingFactor: .mega,
-        maxDuration: .seconds(5),
+        maxDuration: .seconds(3),
         maxIterations: 10
     )
 
-    Benchmark("get, 1 thread, withValue copying into a buffer", configuration: throughput) { benchmark, tier in
-        Workload.gets(tier, count: benchmark.scaledIterations.count, start: 0)
-    } setup: {
-        Workload.filledTier()
+    for itemCount in [1_000, 100_000] {
+        let items = "\(itemCount / 1_000)k items"
+        Benchmark("get, 1 thread, \(items), withValue copying out", configuration: throughput) { benchmark, workload in
+            workload.gets(count: benchmark.scaledIterations.count, start: 0)
+        } setup: {
+            Workload(itemCount: itemCount)
+        }
+
+        Benchmark("get, 2 threads, \(items), withValue copying out (per thread)", configuration: throughput) { benchmark, workload in
+            let count = benchmark.scaledIterations.count
+            runThreads(2) { thread in workload.gets(count: count, start: thread * itemCount / 2) }
+        } setup: {
+            Workload(itemCount: itemCount)
+        }
+
+        Benchmark("put, 1 thread, \(items), replacing", configuration: throughput) { benchmark, workload in
+            workload.puts(count: benchmark.scaledIterations.count, start: 0)
+        } setup: {
+            Workload(itemCount: itemCount)
+        }
+
+        Benchmark("put, 2 threads, \(items), replacing (per thread)", configuration: throughput) { benchmark, workload in
+            let count = benchmark.scaledIterations.count
+            runThreads(2) { thread in workload.puts(count: count, start: thread * itemCount / 2) }
+        } setup: {
+            Workload(itemCount: itemCount)
+        }
     }
 
-    Benchmark("get, 1 thread, get returning [UInt8]", configuration: throughput) { benchmark, tier in
+    Benchmark("get, 1 thread, 100k items, get returning [UInt8]", configuration: throughput) { benchmark, workload in
         var index = 0
         for _ in benchmark.scaledIterations {
-            blackHole(try! tier.get(namespace: Workload.namespace, key: Workload.keys[index]))
-            index = Workload.next(index)
+            blackHole(try! workload.tier.get(namespace: Workload.namespace, key: workload.key(index)))
+            index = workload.next(index)
         }
     } setup: {
-        Workload.filledTier()
-    }
-
-    Benchmark("get, 2 threads, withValue (operations per thread)", configuration: throughput) { benchmark, tier in
-        let count = benchmark.scaledIterations.count
-        runThreads(2) { thread in Workload.gets(tier, count: count, start: thread * 50_000) }
-    } setup: {
-        Workload.filledTier()
-    }
-
-    Benchmark("put, 1 thread, replacing", configuration: throughput) { benchmark, tier in
-        Workload.puts(tier, count: benchmark.scaledIterations.count, start: 0)
-    } setup: {
-        Workload.filledTier()
-    }
-
-    Benchmark("put, 2 threads, replacing (operations per thread)", configuration: throughput) { benchmark, tier in
-        let count = benchmark.scaledIterations.count
-        runThreads(2) { thread in Workload.puts(tier, count: count, start: thread * 50_000) }
-    } setup: {
-        Workload.filledTier()
+        Workload(itemCount: 100_000)
     }
 
     // A 16 MiB tier holds about 95,000 of these items; 1,000,000 keys make every put evict.
-    Benchmark("put, 1 thread, evicting", configuration: throughput) { (benchmark: Benchmark, tier: HotTier) in
-        var index = 0
-        for sequence in benchmark.scaledIterations {
-            let key = Workload.evictionKeys[index]
-            try! tier.put(namespace: Workload.namespace, key: key, value: Workload.value)
-            index = (index &+ 7_919) % Workload.evictionKeys.count
-            blackHole(sequence)
-        }
+    Benchmark("put, 1 thread, 1M keys into 16 MiB, evicting", configuration: throughput) { benchmark, workload in
+        workload.puts(count: benchmark.scaledIterations.count, start: 0)
     } setup: {
         var limits = Limits()
         limits.hotTierBytes = 16 << 20
-        return Workload.filledTier(limits, keys: Workload.evictionKeys)
+        return Workload(itemCount: 1_000_000, limits: limits)
     }
 
     let overhead = Benchmark.Configuration(
@@ -81,76 +80,85 @@ let benchmarks: @Sendable () -> Void = {
     )
 
     Benchmark("overhead, 1,000,000 items, 100-byte values", configuration: overhead) { benchmark in
-        let tier = Workload.emptyTier()
+        let tier = try! HotTier(limits: Limits())
+        let value = [UInt8](repeating: 0x5A, count: 100)
         for index in 0..<1_000_000 {
-            try! tier.put(namespace: Workload.namespace, key: Workload.key(index), value: Workload.value)
+            try! tier.put(namespace: Workload.namespace, key: Workload.keyBytes(index), value: value)
         }
         Overhead.report(tier.statistics, to: benchmark)
     }
 
     Benchmark("overhead, 600,000 items, values of 32 to 512 bytes", configuration: overhead) { benchmark in
-        let tier = Workload.emptyTier()
+        let tier = try! HotTier(limits: Limits())
         let values = (32...512).map { [UInt8](repeating: 0x5A, count: $0) }
         for index in 0..<600_000 {
-            try! tier.put(namespace: Workload.namespace, key: Workload.key(index), value: values[(index &* 7_919) % values.count])
+            try! tier.put(namespace: Workload.namespace, key: Workload.keyBytes(index), value: values[(index &* 7_919) % values.count])
         }
         Overhead.report(tier.statistics, to: benchmark)
     }
 }
 
-enum Workload {
+/// A tier filled with `itemCount` items, and their keys in one buffer. Immutable after setup;
+/// the buffer lives as long as the process (benchmarks are short-lived executables).
+/// `@unchecked Sendable`: `keys` is written once in `init` and only read after.
+final class Workload: @unchecked Sendable {
     static let namespace = try! Namespace("agent-042")
-    static let itemCount = 100_000
-    static let keys = (0..<itemCount).map(key)
-    static let evictionKeys = (0..<1_000_000).map(key)
-    static let value = [UInt8](repeating: 0x5A, count: 100)
+    static let keyBytes = 16
+    let tier: HotTier
+    let itemCount: Int
+    private let keys: UnsafeRawBufferPointer
+
+    init(itemCount: Int, limits: Limits = Limits()) {
+        self.itemCount = itemCount
+        tier = try! HotTier(limits: limits)
+        let keys = UnsafeMutableRawBufferPointer.allocate(byteCount: itemCount * Self.keyBytes, alignment: 8)
+        let value = [UInt8](repeating: 0x5A, count: 100)
+        for index in 0..<itemCount {
+            let key = Self.keyBytes(index)
+            UnsafeMutableRawBufferPointer(rebasing: keys[(index * Self.keyBytes)...].prefix(Self.keyBytes)).copyBytes(from: key)
+            try! tier.put(namespace: Self.namespace, key: key, value: value, ttlSeconds: 0)
+        }
+        self.keys = UnsafeRawBufferPointer(keys)
+    }
 
     /// "session:" and the index in eight digits: 16 bytes.
-    static func key(_ index: Int) -> [UInt8] {
+    static func keyBytes(_ index: Int) -> [UInt8] {
         let digits = String(index)
         return Array(("session:" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits).utf8)
     }
 
+    @inline(__always)
+    func key(_ index: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: keys[(index * Self.keyBytes)..<((index + 1) * Self.keyBytes)])
+    }
+
     /// The next key index: a stride coprime to the key count visits every key once per round.
     @inline(__always)
-    static func next(_ index: Int) -> Int { (index &+ 7_919) % itemCount }
-
-    static func emptyTier(_ limits: Limits = Limits()) -> HotTier {
-        try! HotTier(limits: limits)
-    }
-
-    static func filledTier(_ limits: Limits = Limits(), keys: [[UInt8]] = keys) -> HotTier {
-        let tier = emptyTier(limits)
-        for key in keys { try! tier.put(namespace: namespace, key: key, value: value, ttlSeconds: 0) }
-        return tier
-    }
+    func next(_ index: Int) -> Int { (index &+ 7_919) % itemCount }
 
     /// `count` gets as a server does them: the value copied into a buffer it owns.
-    static func gets(_ tier: HotTier, count: Int, start: Int) {
+    func gets(count: Int, start: Int) {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4_096, alignment: 8)
         defer { buffer.deallocate() }
         var index = start % itemCount
         var found = 0
         for _ in 0..<count {
-            keys[index].withUnsafeBytes { key in
-                let copied = try! tier.withValue(namespace: namespace, key: key) { (value) throws(EngramError) -> Int in
-                    buffer.copyMemory(from: value)
-                    return value.count
-                }
-                found &+= copied ?? 0
+            let copied = try! tier.withValue(namespace: Self.namespace, key: key(index)) { (value) throws(EngramError) -> Int in
+                buffer.copyMemory(from: value)
+                return value.count
             }
+            found &+= copied ?? 0
             index = next(index)
         }
         blackHole(found)
     }
 
-    static func puts(_ tier: HotTier, count: Int, start: Int) {
+    func puts(count: Int, start: Int) {
+        let value = [UInt8](repeating: 0x5A, count: 100)
         var index = start % itemCount
         value.withUnsafeBytes { value in
             for _ in 0..<count {
-                keys[index].withUnsafeBytes { key in
-                    try! tier.put(namespace: namespace, key: key, value: value, ttlSeconds: 0)
-                }
+                try! tier.put(namespace: Self.namespace, key: key(index), value: value, ttlSeconds: 0)
                 index = next(index)
             }
         }

@@ -22,9 +22,13 @@ public final class HotTier: @unchecked Sendable {
     let seed: UInt64
 
     let arena: UnsafeMutableRawPointer
-    /// `2 × bucketCount` u32: each bucket's chain head, then its generation.
+    /// Each bucket's chain head.
     let buckets: UnsafeMutablePointer<UInt32>
+    /// The long-term cache's generations, indexed by the low bits of a key's hash; each one is
+    /// guarded by the stripe lock of the keys that share it (`generationCount` ≥ stripes).
+    let generations: UnsafeMutablePointer<UInt32>
     let bucketMask: Int
+    let generationMask: Int
     let stripeMask: Int
     let stripes: StripeTable
     let classes: [SlabClass]
@@ -63,11 +67,14 @@ public final class HotTier: @unchecked Sendable {
         // One allocation for the whole budget; the kernel commits its pages on first touch.
         arena = UnsafeMutableRawPointer.allocate(byteCount: layout.budgetBytes, alignment: 4_096)
         // calloc: the zero pages of a large index also come from the kernel lazily.
-        guard let bucketMemory = calloc(layout.bucketCount * 2, MemoryLayout<UInt32>.size) else {
+        guard let bucketMemory = calloc(layout.bucketCount, MemoryLayout<UInt32>.size),
+              let generationMemory = calloc(layout.generationCount, MemoryLayout<UInt32>.size) else {
             preconditionFailure("calloc of the hot tier's \(layout.bucketCount) index buckets failed")
         }
-        buckets = bucketMemory.bindMemory(to: UInt32.self, capacity: layout.bucketCount * 2)
+        buckets = bucketMemory.bindMemory(to: UInt32.self, capacity: layout.bucketCount)
+        generations = generationMemory.bindMemory(to: UInt32.self, capacity: layout.generationCount)
         bucketMask = layout.bucketCount - 1
+        generationMask = layout.generationCount - 1
         stripeMask = layout.stripeCount - 1
         stripes = StripeTable(count: layout.stripeCount)
         let layout = self.layout
@@ -83,6 +90,7 @@ public final class HotTier: @unchecked Sendable {
     deinit {
         arena.deallocate()
         free(buckets)
+        free(generations)
         stripes.deallocate()
     }
 
@@ -104,10 +112,10 @@ public final class HotTier: @unchecked Sendable {
     @inline(__always) func bucketIndex(_ hash32: UInt32) -> Int { Int(hash32) & bucketMask }
     @inline(__always) func stripeIndex(_ hash32: UInt32) -> Int { Int(hash32) & stripeMask }
 
-    @inline(__always) func head(_ bucket: Int) -> UInt32 { buckets[bucket &* 2] }
-    @inline(__always) func setHead(_ bucket: Int, _ reference: UInt32) { buckets[bucket &* 2] = reference }
-    @inline(__always) func generation(_ bucket: Int) -> UInt32 { buckets[bucket &* 2 &+ 1] }
-    @inline(__always) func bumpGeneration(_ bucket: Int) { buckets[bucket &* 2 &+ 1] &+= 1 }
+    @inline(__always) func head(_ bucket: Int) -> UInt32 { buckets[bucket] }
+    @inline(__always) func setHead(_ bucket: Int, _ reference: UInt32) { buckets[bucket] = reference }
+    @inline(__always) func generation(_ hash32: UInt32) -> UInt32 { generations[Int(hash32) & generationMask] }
+    @inline(__always) func bumpGeneration(_ hash32: UInt32) { generations[Int(hash32) & generationMask] &+= 1 }
 
     // MARK: Time
 

@@ -7,8 +7,10 @@ struct HotTierLayout: Sendable {
     static let headerBytes = 24
     /// A long-term cache entry's version, stored before its value.
     static let versionBytes = 8
-    /// An index bucket: the chain's head and the bucket's generation, u32 each.
-    static let bucketBytes = 8
+    /// An index bucket: the chain's head, a u32 chunk reference.
+    static let bucketBytes = 4
+    /// The most long-term cache generations (u32 each): 256 KiB, small enough to stay in cache.
+    static let generationCountMax = 1 << 16
     /// Each stripe's mutex and counters, on cache lines of their own.
     static let stripeBytes = 192
     /// A size class's state besides its page list (object header, mutex, counters).
@@ -26,6 +28,8 @@ struct HotTierLayout: Sendable {
     /// The chunk size of each class, ascending; the last is `pageBytes`.
     let chunkBytes: [Int]
     let bucketCount: Int
+    /// Generations of the long-term cache, each shared by the keys whose hash ends the same.
+    let generationCount: Int
     let stripeCount: Int
 
     init(_ limits: Limits) {
@@ -37,6 +41,7 @@ struct HotTierLayout: Sendable {
         while buckets < max(1, limits.hotTierBytes / limits.hotTierBytesPerIndexBucket) { buckets <<= 1 }
         bucketCount = buckets
         stripeCount = limits.hotTierStripeCount
+        generationCount = max(limits.hotTierStripeCount, min(buckets, Self.generationCountMax))
     }
 
     var classCount: Int { chunkBytes.count }
@@ -47,6 +52,7 @@ struct HotTierLayout: Sendable {
     /// page list, and the free-page pool.
     var bookkeepingBytes: Int {
         bucketCount * Self.bucketBytes
+            + generationCount * 4
             + stripeCount * Self.stripeBytes
             + classCount * (Self.classStateBytes + 8 * pageCount)
             + 8 * pageCount

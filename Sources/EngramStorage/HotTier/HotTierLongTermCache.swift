@@ -6,22 +6,39 @@
 extension HotTier {
     enum LongTermLookup<Result> {
         case hit(Result)
-        /// A miss, with the bucket's generation to hand back to `fillLongTerm`.
+        /// A miss, with the key's generation to hand back to `fillLongTerm`.
         case miss(generation: UInt32)
     }
 
     enum LongTermFill: Equatable {
         case filled
-        /// The bucket was invalidated since the lookup, or a newer entry is there already.
+        /// The key's generation moved since the lookup, or a newer entry is there already.
         case refused
         /// Too large for the largest chunk, over the cache's share, or no chunk to be had.
         case skipped
     }
 
     /// On a hit, calls `body` with the cached version and value, borrowed under the stripe lock
-    /// (the same rules as `withValue`); on a miss, returns the bucket's generation.
+    /// (the same rules as `withValue`); on a miss, returns the key's generation.
     func lookupLongTerm<Result>(namespace: Namespace, key: UnsafeRawBufferPointer, _ body: (UInt64, UnsafeRawBufferPointer) throws(EngramError) -> Result) throws(EngramError) -> LongTermLookup<Result> {
-        try namespace.bytes.withBytes { (namespaceBytes) throws(EngramError) -> LongTermLookup<Result> in
+        switch lockCacheEntry(namespace: namespace, key: key) {
+        case .found(let entry, let stripe):
+            defer { stripes.unlock(stripe) }
+            return .hit(try body(entry.version, entry.value))
+        case .missing(let generation):
+            return .miss(generation: generation)
+        }
+    }
+
+    enum CacheEntryLookup {
+        /// The entry, with its stripe lock held.
+        case found(Chunk, stripe: Int)
+        case missing(generation: UInt32)
+    }
+
+    /// The non-generic half of `lookupLongTerm`, so its generic caller costs no metadata lookups.
+    private func lockCacheEntry(namespace: Namespace, key: UnsafeRawBufferPointer) -> CacheEntryLookup {
+        namespace.bytes.withUnsafeBytes { namespaceBytes in
             let identity = ItemIdentity(isLongTermCache: true, namespace: namespaceBytes, key: key, seed: seed)
             let bucket = bucketIndex(identity.hash32)
             let stripe = stripeIndex(identity.hash32)
@@ -29,19 +46,18 @@ extension HotTier {
             let counters = stripes.counters(stripe)
             guard let position = findLocked(identity, bucket: bucket) else {
                 counters.pointee.cacheMissCount += 1
-                let generation = generation(bucket)
+                let generation = generation(identity.hash32)
                 stripes.unlock(stripe)
-                return .miss(generation: generation)
+                return .missing(generation: generation)
             }
-            defer { stripes.unlock(stripe) }
             counters.pointee.cacheHitCount += 1
-            let item = chunk(position.reference)
-            if item.flags & Chunk.referencedFlag == 0 { item.flags |= Chunk.referencedFlag }
-            return .hit(try body(item.version, item.value))
+            let entry = chunk(position.reference)
+            if entry.flags & Chunk.referencedFlag == 0 { entry.flags |= Chunk.referencedFlag }
+            return .found(entry, stripe: stripe)
         }
     }
 
-    /// Inserts a value read from LMDB after a miss, unless the bucket's generation has moved
+    /// Inserts a value read from LMDB after a miss, unless the key's generation has moved
     /// since `generation` was read (a write committed in between) or a newer entry is there.
     @discardableResult
     func fillLongTerm(namespace: Namespace, key: UnsafeRawBufferPointer, version: UInt64, value: UnsafeRawBufferPointer, generation expected: UInt32) -> LongTermFill {
@@ -59,7 +75,7 @@ extension HotTier {
             stripes.lock(stripe)
             let counters = stripes.counters(stripe)
             var replaced: ChainPosition?
-            if self.generation(bucket) != expected {
+            if self.generation(identity.hash32) != expected {
                 replaced = nil
             } else if let existing = findLocked(identity, bucket: bucket) {
                 replaced = chunk(existing.reference).version < version ? existing : nil
@@ -82,7 +98,7 @@ extension HotTier {
     }
 
     /// Called by the writer thread for each long-term key a committed batch put or deleted:
-    /// bumps the bucket's generation (failing every fill that looked up before) and drops the
+    /// bumps the key's generation (failing every fill of it that looked up before) and drops the
     /// key's entry.
     func invalidateLongTerm(namespace: Namespace, key: [UInt8]) {
         namespace.bytes.withUnsafeBytes { namespaceBytes in
@@ -91,7 +107,7 @@ extension HotTier {
                 let bucket = bucketIndex(identity.hash32)
                 let stripe = stripeIndex(identity.hash32)
                 stripes.lock(stripe)
-                bumpGeneration(bucket)
+                bumpGeneration(identity.hash32)
                 let position = findLocked(identity, bucket: bucket)
                 if let position {
                     unlinkLocked(position, bucket: bucket, stripe: stripe)

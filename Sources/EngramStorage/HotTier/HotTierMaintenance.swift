@@ -53,8 +53,8 @@ extension HotTier {
     }
 
     /// Removes every item of `namespace`, short-term and cached, and returns how many. Also bumps
-    /// every bucket's generation, so no cache fill that looked up before this call can insert a
-    /// value of the namespace after it. Walks the whole index, one stripe at a time.
+    /// every generation, so no cache fill that looked up before this call can insert a value of
+    /// the namespace after it. Walks the whole index, one stripe at a time.
     @discardableResult
     public func removeNamespace(_ namespace: Namespace) -> Int {
         var removedTotal = 0
@@ -62,9 +62,13 @@ extension HotTier {
         namespace.bytes.withUnsafeBytes { name in
             for stripe in 0..<layout.stripeCount {
                 stripes.lock(stripe)
+                var generation = stripe
+                while generation < layout.generationCount {
+                    generations[generation] &+= 1
+                    generation += layout.stripeCount
+                }
                 var bucket = stripe
                 while bucket < layout.bucketCount {
-                    bumpGeneration(bucket)
                     var previous: UInt32 = 0
                     var current = head(bucket)
                     while current != 0 {

@@ -27,16 +27,9 @@ extension HotTier {
 
     public func withValue<Result>(namespace: Namespace, key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws(EngramError) -> Result) throws(EngramError) -> Result? {
         try validate(namespace: namespace, keyByteCount: key.count)
-        let now = nowMilliseconds()
-        return try namespace.bytes.withBytes { (namespaceBytes) throws(EngramError) -> Result? in
-            let identity = ItemIdentity(isLongTermCache: false, namespace: namespaceBytes, key: key, seed: seed)
-            let bucket = bucketIndex(identity.hash32)
-            let stripe = stripeIndex(identity.hash32)
-            stripes.lock(stripe)
-            guard let item = liveItemLocked(identity, bucket: bucket, stripe: stripe, nowMilliseconds: now, countingHitOrMiss: true) else { return nil }
-            defer { stripes.unlock(stripe) }
-            return try body(item.value)
-        }
+        guard let found = lockLiveItem(namespace: namespace, key: key, nowMilliseconds: nowMilliseconds(), countingHitOrMiss: true) else { return nil }
+        defer { stripes.unlock(found.stripe) }
+        return try body(found.item.value)
     }
 
     /// The values of `keys` in order, nil where there is none; at most
@@ -130,18 +123,27 @@ extension HotTier {
         try validate(namespace: namespace, keyByteCount: key.count)
         let ttl = try resolvedTTL(ttlSeconds)
         let now = nowMilliseconds()
-        return namespace.bytes.withUnsafeBytes { namespaceBytes in
-            let identity = ItemIdentity(isLongTermCache: false, namespace: namespaceBytes, key: key, seed: seed)
-            let stripe = stripeIndex(identity.hash32)
-            stripes.lock(stripe)
-            guard let item = liveItemLocked(identity, bucket: bucketIndex(identity.hash32), stripe: stripe, nowMilliseconds: now, countingHitOrMiss: false) else { return false }
-            item.expiresSeconds = Self.expiresSeconds(ttlSeconds: ttl, nowMilliseconds: now)
-            stripes.unlock(stripe)
-            return true
-        }
+        guard let found = lockLiveItem(namespace: namespace, key: key, nowMilliseconds: now, countingHitOrMiss: false) else { return false }
+        found.item.expiresSeconds = Self.expiresSeconds(ttlSeconds: ttl, nowMilliseconds: now)
+        stripes.unlock(found.stripe)
+        return true
     }
 
     // MARK: Shared steps
+
+    /// The live short-term item `key` names, with its stripe lock held (the caller releases it),
+    /// or nil with no lock held. Not generic, so a generic caller such as `withValue` costs no
+    /// runtime metadata lookups on the hot path.
+    @inline(__always)
+    func lockLiveItem(namespace: Namespace, key: UnsafeRawBufferPointer, nowMilliseconds: UInt64, countingHitOrMiss: Bool) -> (item: Chunk, stripe: Int)? {
+        namespace.bytes.withUnsafeBytes { namespaceBytes in
+            let identity = ItemIdentity(isLongTermCache: false, namespace: namespaceBytes, key: key, seed: seed)
+            let stripe = stripeIndex(identity.hash32)
+            stripes.lock(stripe)
+            guard let item = liveItemLocked(identity, bucket: bucketIndex(identity.hash32), stripe: stripe, nowMilliseconds: nowMilliseconds, countingHitOrMiss: countingHitOrMiss) else { return nil }
+            return (item, stripe)
+        }
+    }
 
     /// The live item `identity` names, marked referenced, with the stripe lock still held. When
     /// there is none, nil with the lock released; an expired item found on the way is unlinked,

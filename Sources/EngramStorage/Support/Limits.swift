@@ -89,8 +89,8 @@ public struct Limits: Sendable, Equatable {
     /// Index locks (a power of two). With 64, two threads meet on one lock about once in 64
     /// operations; more costs 128 bytes each and nothing else.
     public var hotTierStripeCount: Int = 64
-    /// Budget bytes per index bucket (8 bytes each): with items of 256 bytes or more, chains
-    /// average one item or less; the index costs 1/32 of the budget.
+    /// Budget bytes per index bucket (4 bytes each): with items of 256 bytes or more, chains
+    /// average one item or less; the index costs 1/64 of the budget.
     public var hotTierBytesPerIndexBucket: Int = 256
     /// The index and tables the hot tier keeps on top of its budget, so a large budget cannot
     /// bring a large unplanned overhead with it; `validate()` computes them.
