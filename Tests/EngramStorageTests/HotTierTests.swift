@@ -16,6 +16,28 @@ import Testing
         #expect(statistics.keyValueBytes == 7 + 21)
     }
 
+    @Test func aPutOverAnItemOfTheSameClassRewritesItInPlace() throws {
+        let test = TestHotTier()
+        let tier = test.tier
+        // 24 + 7 + 1 + 10 = 42 bytes: class 0 (48), one chunk of a fresh page.
+        try tier.put(namespace: agent, key: bytes("k"), value: [UInt8](repeating: 1, count: 10), ttlSeconds: 1)
+        #expect(tier.statistics.classes[0] == HotTierClassStatistics(chunkBytes: 48, pageCount: 1, chunksInUse: 1, freeChunkCount: 20, evictionCount: 0))
+        // 16 bytes: still class 0, rewritten in place with the new TTL (none).
+        try tier.put(namespace: agent, key: bytes("k"), value: [UInt8](repeating: 2, count: 16), ttlSeconds: 0)
+        #expect(tier.statistics.classes[0] == HotTierClassStatistics(chunkBytes: 48, pageCount: 1, chunksInUse: 1, freeChunkCount: 20, evictionCount: 0))
+        #expect(tier.statistics.keyValueBytes == 17)
+        test.clock.advance(seconds: 10)
+        #expect(try tier.get(namespace: agent, key: bytes("k")) == [UInt8](repeating: 2, count: 16))
+        // 17 bytes need class 1: a new chunk there, the old one freed.
+        try tier.put(namespace: agent, key: bytes("k"), value: [UInt8](repeating: 3, count: 17))
+        let statistics = tier.statistics
+        #expect(statistics.classes[0].chunksInUse == 0)
+        #expect(statistics.classes[1].chunksInUse == 1)
+        #expect(statistics.itemCount == 1)
+        #expect(statistics.keyValueBytes == 18)
+        #expect(try tier.get(namespace: agent, key: bytes("k")) == [UInt8](repeating: 3, count: 17))
+    }
+
     @Test func emptyValuesAreValues() throws {
         let tier = TestHotTier().tier
         try tier.put(namespace: agent, key: bytes("flag"), value: [])

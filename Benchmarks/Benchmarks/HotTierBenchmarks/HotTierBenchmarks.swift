@@ -88,10 +88,10 @@ let benchmarks: @Sendable () -> Void = {
         Overhead.report(tier.statistics, to: benchmark)
     }
 
-    Benchmark("overhead, 600,000 items, values of 32 to 512 bytes", configuration: overhead) { benchmark in
+    Benchmark("overhead, 700,000 items, values of 32 to 512 bytes", configuration: overhead) { benchmark in
         let tier = try! HotTier(limits: Limits())
         let values = (32...512).map { [UInt8](repeating: 0x5A, count: $0) }
-        for index in 0..<600_000 {
+        for index in 0..<700_000 {
             try! tier.put(namespace: Workload.namespace, key: Workload.keyBytes(index), value: values[(index &* 7_919) % values.count])
         }
         Overhead.report(tier.statistics, to: benchmark)

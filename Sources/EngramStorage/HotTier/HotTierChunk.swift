@@ -108,6 +108,16 @@ struct Chunk {
         }
     }
 
+    /// Replaces a linked short-term item's value and expiry in place, under its stripe lock: the
+    /// caller has checked the new value fits the chunk's class.
+    func overwrite(expiresSeconds: UInt32, value: UnsafeRawBufferPointer) {
+        self.expiresSeconds = expiresSeconds
+        valueByteCount = value.count
+        if value.count > 0 {
+            (base + payloadOffset).copyMemory(from: value.baseAddress!, byteCount: value.count)
+        }
+    }
+
     /// Whether this linked chunk holds the item `identity` names.
     @inline(__always)
     func matches(_ identity: ItemIdentity) -> Bool {

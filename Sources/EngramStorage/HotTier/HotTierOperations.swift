@@ -65,10 +65,12 @@ extension HotTier {
         let now = nowMilliseconds()
         try namespace.bytes.withBytes { (namespaceBytes) throws(EngramError) in
             let identity = ItemIdentity(isLongTermCache: false, namespace: namespaceBytes, key: key, seed: seed)
+            let expiresSeconds = Self.expiresSeconds(ttlSeconds: ttl, nowMilliseconds: now)
+            if overwriteInPlace(identity, classIndex: classIndex, expiresSeconds: expiresSeconds, value: value) { return }
             guard let reference = try allocateChunk(classIndex: classIndex, hash32: identity.hash32, isLongTermCache: false, nowMilliseconds: now) else {
                 preconditionFailure("a short-term allocation returned no chunk without an error")
             }
-            chunk(reference).write(identity, expiresSeconds: Self.expiresSeconds(ttlSeconds: ttl, nowMilliseconds: now), version: nil, value: value)
+            chunk(reference).write(identity, expiresSeconds: expiresSeconds, version: nil, value: value)
             let bucket = bucketIndex(identity.hash32)
             let stripe = stripeIndex(identity.hash32)
             stripes.lock(stripe)
@@ -130,6 +132,22 @@ extension HotTier {
     }
 
     // MARK: Shared steps
+
+    /// A put over an item of the same size class rewrites it in place under the stripe lock, with
+    /// no class lock and no new chunk: readers hold the same lock, so none sees it half written.
+    /// Like a new item, it is left unreferenced. False when there is no such item.
+    private func overwriteInPlace(_ identity: ItemIdentity, classIndex: Int, expiresSeconds: UInt32, value: UnsafeRawBufferPointer) -> Bool {
+        let stripe = stripeIndex(identity.hash32)
+        stripes.lock(stripe)
+        defer { stripes.unlock(stripe) }
+        guard let position = findLocked(identity, bucket: bucketIndex(identity.hash32)) else { return false }
+        let item = chunk(position.reference)
+        guard item.classIndex == classIndex else { return false }
+        stripes.counters(stripe).pointee.keyValueBytes += value.count - item.valueByteCount
+        item.overwrite(expiresSeconds: expiresSeconds, value: value)
+        item.flags &= ~Chunk.referencedFlag
+        return true
+    }
 
     /// The live short-term item `key` names, with its stripe lock held (the caller releases it),
     /// or nil with no lock held. Not generic, so a generic caller such as `withValue` costs no
