@@ -55,6 +55,15 @@ public final class EngramStore: Sendable {
         Glibc.close(lockDescriptor)
     }
 
+    /// Stops like a crashed process: queued writes finish, but no final checkpoint is taken, so the
+    /// next open recovers from the last one and replays the log. Tests pair it with
+    /// `FaultInjectingFileSystem.powerLoss`. The store is closed afterwards.
+    @_spi(Testing) public func closeWithoutCheckpoint() {
+        writer.close(checkpoint: false)
+        environment.close()
+        Glibc.close(lockDescriptor)
+    }
+
     private static func lockDirectory(_ directory: String) throws(EngramError) -> Int32 {
         let path = Path.join(directory, StoreLayout.lockFile)
         let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
@@ -122,4 +131,8 @@ public struct RecoveryReport: Sendable, Equatable {
     public var tailCut: TailCut?
     /// Whether the directory held no store before.
     public var createdNew: Bool
+    /// Torn tails found past the episodic log's checkpointed end and cut (docs/EPISODIC.md).
+    public var episodicTailCuts: [TailCut] = []
+    /// Damage found in the episodic log's checkpointed part; reads of those blocks fail.
+    public var episodicDamage: [EngramError] = []
 }

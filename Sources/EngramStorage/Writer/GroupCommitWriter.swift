@@ -12,6 +12,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     let tables: Tables
     let limits: Limits
     let eventHandler: (@Sendable (StoreEvent) -> Void)?
+    let episodicLog: EpisodicLog
 
     // Guarded by `lock`.
     private let lock = ConditionLock()
@@ -19,6 +20,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var accepting = true
     private var threadFinished = false
     private var failure: EngramError?
+    /// Cleared by `close(checkpoint: false)`, the simulated crash of the tests.
+    private var checkpointOnClose = true
 
     // Writer thread only.
     private let log: CommitLog
@@ -30,7 +33,7 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     let statistics = Mutex(StoreStatistics())
 
-    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, log: CommitLog, checkpointer: Checkpointer, lastAppliedLSN: UInt64, versionCounter: UInt64, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
+    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, log: CommitLog, checkpointer: Checkpointer, lastAppliedLSN: UInt64, versionCounter: UInt64, episodicLog: EpisodicLog, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
         self.environment = environment
         self.tables = tables
         self.limits = limits
@@ -39,6 +42,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.lastAppliedLSN = lastAppliedLSN
         self.versionCounter = versionCounter
         self.eventHandler = eventHandler
+        self.episodicLog = episodicLog
         self.queue = WriterQueue(capacity: limits.writerQueueDepthMax)
         statistics.withLock {
             $0.lastAppliedLSN = lastAppliedLSN
@@ -71,11 +75,12 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     var queueDepth: Int { lock.withLock { queue.count } }
 
-    /// Stops taking writes, lets the writer finish every queued one, checkpoints, and returns when
-    /// the writer thread has ended.
-    func close() {
+    /// Stops taking writes, lets the writer finish every queued one, checkpoints (unless told not
+    /// to, as a crash would not), and returns when the writer thread has ended.
+    func close(checkpoint: Bool = true) {
         lock.withLock {
             accepting = false
+            checkpointOnClose = checkpointOnClose && checkpoint
             lock.broadcast()
         }
         lock.withLock {
@@ -169,9 +174,10 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     private func finish() {
-        if failure == nil { checkpoint() }
+        if failure == nil && lock.withLock({ checkpointOnClose }) { checkpoint() }
         checkpointer.releasePin()
         log.close()
+        episodicLog.close()
         lock.withLock {
             threadFinished = true
             lock.broadcast()
@@ -207,7 +213,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         BatchPayload.writeHeader(timeMicroseconds: batchTime, into: &payload)
         // The payload buffer moves into the context for the batch and back after, so its
         // capacity is reused and the context holds the only reference (no copy on write).
-        var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: batchTime, versionCounter: versionCounter, payload: payload)
+        var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: batchTime, versionCounter: versionCounter, payload: payload, episodicLog: episodicLog)
         payload = ByteWriter()
         defer { payload = context.payload ?? ByteWriter() }
 
@@ -220,6 +226,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             } catch {
                 if context.commandChangedState {
                     transaction.abort()
+                    context.notifyAborted()
                     failAll(batch, EngramError(error.code, "the batch of \(batch.count) writes was not applied: \(error.message)", errno: error.errno))
                     return
                 }
@@ -229,6 +236,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
         guard context.operationCount > 0 else {
             transaction.abort()
+            context.notifyAborted()
             complete(batch, errors)
             return
         }
@@ -239,6 +247,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             try log.append(kind: .batch, buffer: &context.payload!)
         } catch {
             transaction.abort()
+            context.notifyAborted()
             failAll(batch, error)
             return
         }
@@ -248,6 +257,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 try log.sync()
             } catch {
                 transaction.abort()
+                context.notifyAborted()
                 stopWrites(after: error)
                 failAll(batch, EngramError(error.code, "syncing the commit log failed, so whether this batch is durable is unknown; the store takes no more writes until it restarts: \(error.message)", errno: error.errno))
                 return
@@ -256,10 +266,14 @@ final class GroupCommitWriter: @unchecked Sendable {
         do {
             try transaction.commit()
         } catch {
+            context.notifyAborted()
             rollBack(lsn: lsn, after: error)
             failAll(batch, error)
             return
         }
+        // The batch is durable (or applied) and committed whatever the participants' files do; a
+        // participant that cannot finish its after-commit work stops further writes.
+        if let failure = context.notifyCommitted() { stopWrites(after: failure) }
         lastAppliedLSN = lsn
         versionCounter = context.versionCounter
         if durable {
