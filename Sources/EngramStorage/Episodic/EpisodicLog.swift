@@ -24,6 +24,8 @@ final class EpisodicLog: BatchParticipant, @unchecked Sendable {
         var createdSegments: [UInt64] = []
         /// The state the batch's last operation wrote.
         var lastState: EpisodicState?
+        /// Segment files no row names once the batch commits (retention, recompression).
+        var removedFiles: [(segment: UInt64, generation: UInt32)] = []
     }
 
     /// Followers waiting for a commit, and the committed end they compare against.
@@ -50,6 +52,8 @@ final class EpisodicLog: BatchParticipant, @unchecked Sendable {
     var rawScratch = ByteWriter()
 
     let readHandles = Mutex<[String: SegmentReadHandle]>([:])
+    /// Set while a maintenance pass runs; a second one gets `.busy`.
+    let maintenanceRunning = Atomic<Bool>(false)
     let follow: Mutex<FollowState>
 
     init(directory: String, fileSystem: any FileSystem, limits: Limits, table: LMDBDatabase, environment: LMDBEnvironment, committedNextPosition: UInt64) {
@@ -97,6 +101,11 @@ final class EpisodicLog: BatchParticipant, @unchecked Sendable {
             try handle.truncate(to: Int64(truncation.endOffset))
             unsyncedSegments.insert(truncation.segment)
         }
+        for removed in work.removedFiles {
+            evictReadHandle(segment: removed.segment, generation: removed.generation)
+            try fileSystem.remove(path(segment: removed.segment, generation: removed.generation))
+        }
+        if !work.removedFiles.isEmpty { try fileSystem.syncDirectory(directory) }
     }
 
     /// Drops the batch's buffered blocks and removes the segment files it created: no byte of an
