@@ -26,9 +26,11 @@ extension EpisodicLog {
             try log.reopenActive(number: found.state.activeSegment, row: active, report: &report)
         }
         // Segments numbered past the active one were started after the checkpoint; replay makes
-        // them again from the log.
+        // them again from the log. A later generation is a rewrite (recompression), synced before
+        // the swap that names it was logged: replay needs it, and the cleanup after replay
+        // removes it if no swap names it.
         for name in try fileSystem.contentsOfDirectory(directory) {
-            guard let parsed = EpisodicFormat.parseSegmentName(name), parsed.number > found.state.activeSegment else { continue }
+            guard let parsed = EpisodicFormat.parseSegmentName(name), parsed.number > found.state.activeSegment, parsed.generation == 0 else { continue }
             let path = Path.join(directory, name)
             let handle = try fileSystem.open(path, create: false)
             let size = try handle.size()
