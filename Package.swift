@@ -9,6 +9,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "EngramStorage", targets: ["EngramStorage"]),
+        // For the benchmarks' raw-LMDB baseline, measured beside the engine in the same run.
+        .library(name: "CLMDB", targets: ["CLMDB"]),
     ],
     targets: [
         // C libraries from Debian, through pkg-config. Their pkg-config names are lmdb, liblz4 and

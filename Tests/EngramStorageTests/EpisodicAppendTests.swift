@@ -1,4 +1,4 @@
-@_spi(Testing) import EngramStorage
+@testable import EngramStorage
 import FoundationEssentials
 import Testing
 
@@ -55,13 +55,13 @@ func episode(_ agent: String, kind: UInt16 = 1, _ text: String, lead: UUID? = ni
         let configuration = StoreConfiguration(directory: directory.path, limits: episodicLimits())
         var receipts: [EpisodeReceipt] = []
         do {
-            let store = try reopen(configuration)
+            let store = try EngramStore.open(configuration)
             for round in 0..<40 {
                 receipts += try await store.write(EpisodeAppend(namespace: crm, episodes: [NewEpisode(agent: "a", kind: 1, body: noise(round * 12, seed: UInt64(round)))]))
             }
             store.close()
         }
-        let store = try reopen(configuration)
+        let store = try EngramStore.open(configuration)
         defer { store.close() }
         let page = try store.episodes(namespace: crm, agent: "a", limit: 100)
         #expect(page.episodes.map(\.sequence) == Array(1...40))

@@ -1,4 +1,4 @@
-@_spi(Testing) import EngramStorage
+@testable import EngramStorage
 import FoundationEssentials
 import Testing
 
@@ -35,7 +35,7 @@ import Testing
     /// Writes `batches` and closes cleanly: everything is checkpointed.
     static func checkpointedStore(_ directory: TemporaryDirectory, batches: Int = 12) async throws -> Written {
         var written = Written()
-        let store = try reopen(StoreConfiguration(directory: directory.path, limits: tinyLimits()))
+        let store = try EngramStore.open(StoreConfiguration(directory: directory.path, limits: tinyLimits()))
         try await append(store, batches: 0..<batches, into: &written)
         store.close()
         return written
@@ -55,7 +55,7 @@ import Testing
     /// file and offset, whose message contains `reason`; every other agent reads exactly; the
     /// verify pass lists exactly that block.
     static func expectOnlyBlockDamaged(_ directory: TemporaryDirectory, written: Written, path: String, block: SegmentFiles.Block, damagedAgents: Set<String>, reason: String) throws {
-        let store = try reopen(StoreConfiguration(directory: directory.path, limits: tinyLimits()))
+        let store = try EngramStore.open(StoreConfiguration(directory: directory.path, limits: tinyLimits()))
         defer { store.close() }
         #expect(!damagedAgents.isEmpty)
         for (agent, episodes) in written.episodes {
@@ -109,7 +109,7 @@ import Testing
         SegmentFiles.resealBlock(&file, block)
         try SegmentFiles.write(path, file)
         try Self.expectOnlyBlockDamaged(directory, written: written, path: path, block: block, damagedAgents: agents, reason: "checksum mismatch")
-        let store = try reopen(StoreConfiguration(directory: directory.path, limits: tinyLimits()))
+        let store = try EngramStore.open(StoreConfiguration(directory: directory.path, limits: tinyLimits()))
         defer { store.close() }
         #expect(try store.verifyEpisodes().first?.message.hasPrefix("record at byte") == true)
     }
@@ -146,7 +146,7 @@ import Testing
         let crc = file.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<60])) }
         SegmentFiles.store(CRC32C.mask(crc), in: &file, at: 60)
         try SegmentFiles.write(path, file)
-        let error = #expect(throws: EngramError.self) { try reopen(StoreConfiguration(directory: directory.path, limits: tinyLimits())) }
+        let error = #expect(throws: EngramError.self) { try EngramStore.open(StoreConfiguration(directory: directory.path, limits: tinyLimits())) }
         #expect(error?.code == .corrupt)
         #expect(error?.file == path)
         #expect(error?.offset == 8)

@@ -1,4 +1,4 @@
-@_spi(Testing) import EngramStorage
+@testable import EngramStorage
 import FoundationEssentials
 import Testing
 
@@ -36,14 +36,14 @@ import Testing
         let configuration = StoreConfiguration(directory: directory.path, limits: limits, fileSystem: fileSystem)
         var acknowledged = Acknowledged()
 
-        let first = try reopen(configuration)
+        let first = try EngramStore.open(configuration)
         for round in 0..<6 {
             let batch = Self.episodes(task: 9, round: round, seed: seed)
             acknowledged.add(batch, try await first.write(EpisodeAppend(namespace: crm, episodes: batch)), durable: true)
         }
         first.close()
 
-        let store = try reopen(configuration)
+        let store = try EngramStore.open(configuration)
         let results = try await withThrowingTaskGroup(of: [([NewEpisode], [EpisodeReceipt], Bool)].self) { group in
             for task in 0..<6 {
                 group.addTask {
@@ -67,12 +67,12 @@ import Testing
             let batch = Self.episodes(task: 7, round: round, seed: seed)
             acknowledged.add(batch, try await store.write(EpisodeAppend(namespace: crm, episodes: batch), durability: .applied), durable: false)
         }
-        store.closeWithoutCheckpoint()
+        store.simulateCrash()
         let keepNone = seed % 2 == 0
         try fileSystem.powerLoss(seed: seed, keepNone: keepNone)
         if keepNone { #expect(fileSystem.writesDropped > 0) }
 
-        let recovered = try reopen(configuration)
+        let recovered = try EngramStore.open(configuration)
         defer { recovered.close() }
         var present: [Episode] = []
         var position: UInt64 = 1

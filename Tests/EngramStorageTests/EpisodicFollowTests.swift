@@ -50,7 +50,7 @@ import Testing
     @Test func followerEndsWhenItsTaskIsCancelledOrTheStoreCloses() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let store = try reopen(StoreConfiguration(directory: directory.path, limits: episodicLimits()))
+        let store = try EngramStore.open(StoreConfiguration(directory: directory.path, limits: episodicLimits()))
         let waiting = Task { () throws(EngramError) -> Int in
             var count = 0
             for try await _ in try store.followEpisodes(namespace: crm, from: 1) { count += 1 }

@@ -1,4 +1,4 @@
-@_spi(Testing) import EngramStorage
+@testable import EngramStorage
 import FoundationEssentials
 import Testing
 
@@ -29,7 +29,7 @@ import Testing
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let configuration = StoreConfiguration(directory: directory.path, limits: episodicLimits())
-        let store = try reopen(configuration)
+        let store = try EngramStore.open(configuration)
         let written = try await Self.fill(store, directory, segments: 5)
         let before = try SegmentFiles.names(directory)
         let outcome = try await store.enforceEpisodicRetention()
@@ -45,7 +45,7 @@ import Testing
         let next = try await store.write(EpisodeAppend(namespace: crm, episodes: [episode("agent-0", "after retention")]))
         #expect(next[0].sequence == UInt64(written.filter { $0.agent == "agent-0" }.count) + 1, "sequences are never reused")
         store.close()
-        let reopened = try reopen(configuration)
+        let reopened = try EngramStore.open(configuration)
         defer { reopened.close() }
         #expect(try SegmentFiles.names(directory) == after)
         #expect(try Self.readAll(reopened).count == written.filter { $0.position >= firstKept }.count + 1)
@@ -69,7 +69,7 @@ import Testing
         var limits = episodicLimits()
         limits.episodicRetentionBytes = 1 << 30
         let configuration = StoreConfiguration(directory: directory.path, limits: limits)
-        let store = try reopen(configuration)
+        let store = try EngramStore.open(configuration)
         let written = try await Self.fill(store, directory, segments: 3, compressible: true)
         let outcome = try await store.recompressEpisodicSegments(level: 3)
         #expect(outcome.segmentCount == 2)
@@ -81,8 +81,8 @@ import Testing
         #expect(codecs == [2])
         #expect(try Self.readAll(store) == written)
         #expect(try await store.recompressEpisodicSegments(level: 3).segmentCount == 0)
-        store.closeWithoutCheckpoint()
-        let reopened = try reopen(configuration)
+        store.simulateCrash()
+        let reopened = try EngramStore.open(configuration)
         defer { reopened.close() }
         #expect(try SegmentFiles.names(directory) == names)
         #expect(try Self.readAll(reopened) == written)

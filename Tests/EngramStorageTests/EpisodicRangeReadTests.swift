@@ -106,12 +106,12 @@ import Testing
         var generator = SplitMix64(seed: seed)
         var model = Model()
         do {
-            let store = try reopen(configuration)
+            let store = try EngramStore.open(configuration)
             try await Self.fill(store, &model, rounds: 40, generator: &generator)
             try Self.check(store, model, generator: &generator)
             store.close()
         }
-        let store = try reopen(configuration)
+        let store = try EngramStore.open(configuration)
         defer { store.close() }
         try Self.check(store, model, generator: &generator)
         try await Self.fill(store, &model, rounds: 30, generator: &generator)

@@ -1,4 +1,4 @@
-@_spi(Testing) import EngramStorage
+@testable import EngramStorage
 import FoundationEssentials
 import Testing
 
@@ -10,9 +10,17 @@ import Testing
     /// and the process "killed" (no final checkpoint). Returns what was acknowledged.
     static func crashedStore(_ directory: TemporaryDirectory) async throws -> EpisodicCorruptionTests.Written {
         var written = try await EpisodicCorruptionTests.checkpointedStore(directory)
-        let store = try reopen(StoreConfiguration(directory: directory.path, limits: tinyLimits()))
+        let store = try EngramStore.open(StoreConfiguration(directory: directory.path, limits: tinyLimits()))
         try await EpisodicCorruptionTests.append(store, batches: 12..<24, into: &written)
-        store.closeWithoutCheckpoint()
+        // Three large compressible episodes around a small one: the last block sealed into the
+        // file is then just the second large one and the small one, a short block whose every
+        // offset a test can cut at.
+        let large = bytes(String(repeating: "clicked the pricing page from the spring newsletter; ", count: 9))
+        for body in [large, large, bytes("tiny"), large] {
+            let new = NewEpisode(agent: "agent-tail", kind: 5, body: body)
+            written.add([new], try await store.write(EpisodeAppend(namespace: crm, episodes: [new])))
+        }
+        store.simulateCrash()
         return written
     }
 
@@ -35,11 +43,11 @@ import Testing
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let written = try await Self.crashedStore(directory)
-        let store = try reopen(StoreConfiguration(directory: directory.path, limits: tinyLimits()))
+        let store = try EngramStore.open(StoreConfiguration(directory: directory.path, limits: tinyLimits()))
         defer { store.close() }
         #expect(store.recovery.episodicTailCuts == [])
         #expect(store.recovery.episodicDamage == [])
-        #expect(store.recovery.recordsReplayed == 12)
+        #expect(store.recovery.recordsReplayed == 16)
         try Self.expectEverything(store, written)
     }
 
@@ -50,13 +58,14 @@ import Testing
         let (_, file, block) = try Self.lastBlock(original)
         let name = try SegmentFiles.names(original).last!
         #expect(block.end - block.offset > 40)
+        #expect(block.end - block.offset < 200, "the last block is the short one")
         for cut in block.offset..<block.end {
             let directory = try SegmentFiles.copy(original)
             defer { directory.remove() }
             let path = SegmentFiles.path(directory, name)
             try SegmentFiles.truncate(path, to: cut)
             let events = EventLog()
-            let store = try reopen(StoreConfiguration(directory: directory.path, limits: tinyLimits(), eventHandler: events.record))
+            let store = try EngramStore.open(StoreConfiguration(directory: directory.path, limits: tinyLimits(), eventHandler: events.record))
             defer { store.close() }
             let kept = file[block.offset..<cut]
             if let lastNonZero = kept.lastIndex(where: { $0 != 0 }) {
@@ -80,7 +89,7 @@ import Testing
         var (path, file, block) = try Self.lastBlock(directory)
         for index in block.offset..<block.end { file[index] = 0 }
         try SegmentFiles.write(path, file)
-        let store = try reopen(StoreConfiguration(directory: directory.path, limits: tinyLimits()))
+        let store = try EngramStore.open(StoreConfiguration(directory: directory.path, limits: tinyLimits()))
         defer { store.close() }
         #expect(store.recovery.episodicTailCuts == [])
         try Self.expectEverything(store, written)
@@ -94,7 +103,7 @@ import Testing
         let original = file
         for index in (block.offset + 32)..<block.end { file[index] = 0 }
         try SegmentFiles.write(path, file)
-        let store = try reopen(StoreConfiguration(directory: directory.path, limits: tinyLimits()))
+        let store = try EngramStore.open(StoreConfiguration(directory: directory.path, limits: tinyLimits()))
         defer { store.close() }
         let cut = try #require(store.recovery.episodicTailCuts.first)
         #expect(store.recovery.episodicTailCuts.count == 1)
@@ -113,7 +122,7 @@ import Testing
         let names = try SegmentFiles.names(directory)
         let before = try names.map { SegmentFiles.blocks(try SegmentFiles.read(SegmentFiles.path(directory, $0))).count }
         let files = try names.map { try SegmentFiles.read(SegmentFiles.path(directory, $0)) }
-        let store = try reopen(StoreConfiguration(directory: directory.path, limits: tinyLimits()))
+        let store = try EngramStore.open(StoreConfiguration(directory: directory.path, limits: tinyLimits()))
         store.close()
         #expect(try SegmentFiles.names(directory) == names)
         for (index, name) in names.enumerated() {

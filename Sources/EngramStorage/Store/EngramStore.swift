@@ -55,21 +55,30 @@ public final class EngramStore: Sendable {
         Glibc.close(lockDescriptor)
     }
 
-    /// Stops like a crashed process: queued writes finish, but no final checkpoint is taken, so the
-    /// next open recovers from the last one and replays the log. Tests pair it with
-    /// `FaultInjectingFileSystem.powerLoss`. The store is closed afterwards.
-    @_spi(Testing) public func closeWithoutCheckpoint() {
-        writer.close(checkpoint: false)
+    /// Ends the store as `kill -9` would, for tests: no final sync or checkpoint; LMDB's pages
+    /// stay in the page cache and the commit log keeps only what it wrote.
+    func simulateCrash() {
+        writer.abandon()
         environment.close()
         Glibc.close(lockDescriptor)
     }
+
+    /// How long open waits for another holder of the directory lock to let go: a server restarted
+    /// right after `kill -9` may find its predecessor still being torn down by the kernel, and a
+    /// child process between fork and exec briefly shares the lock's open file description.
+    static let lockWaitMilliseconds = 2_000
 
     private static func lockDirectory(_ directory: String) throws(EngramError) -> Int32 {
         let path = Path.join(directory, StoreLayout.lockFile)
         let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         if descriptor < 0 { throw .system("cannot open the lock file", errno: errno, file: path) }
-        if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+        let deadline = monotonicNanoseconds() + UInt64(lockWaitMilliseconds) * 1_000_000
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
+            if code == EWOULDBLOCK && monotonicNanoseconds() < deadline {
+                usleep(10_000)
+                continue
+            }
             Glibc.close(descriptor)
             if code == EWOULDBLOCK {
                 throw EngramError(.busy, "the data directory \(directory) is open in another process")

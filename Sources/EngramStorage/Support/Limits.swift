@@ -153,7 +153,7 @@ public struct Limits: Sendable, Equatable {
         try validateEpisodic(require)
     }
 
-    /// The episodic log's relations: a record fits a block, a block fits a segment and a batch,
+    /// The episodic log's relations: a record fits a block and a batch, a block fits a segment,
     /// every index key fits LMDB, a block's record count fits its u16.
     private func validateEpisodic(_ require: (Bool, @autoclosure () -> String) throws(EngramError) -> Void) throws(EngramError) {
         try require(episodeAgentBytesMax <= 255, "episodeAgentBytesMax \(episodeAgentBytesMax) must fit its one-byte length prefix (255)")
@@ -162,7 +162,6 @@ public struct Limits: Sendable, Equatable {
         let record = episodeRecordBytesMax
         try require(record <= episodicBlockBytes, "the largest episode record (\(record) bytes) must fit one block (episodicBlockBytes \(episodicBlockBytes))")
         try require(record <= batchBytesMax, "the largest episode record (\(record) bytes) must fit one batch (batchBytesMax \(batchBytesMax))")
-        try require(record <= scanBytesMax, "the largest episode record (\(record) bytes) must fit one read page (scanBytesMax \(scanBytesMax))")
         try require(episodicBlockBytes / EpisodicFormat.recordHeaderBytes <= Int(UInt16.max), "episodicBlockBytes \(episodicBlockBytes) could hold more records than a block's u16 count")
         let block = EpisodicFormat.blockBytesMax(rawBytes: episodicBlockBytes)
         try require(EpisodicFormat.segmentHeaderBytes + 2 * block <= episodicSegmentBytes, "episodicSegmentBytes \(episodicSegmentBytes) must hold the segment header and two of the largest blocks (\(block) bytes each)")

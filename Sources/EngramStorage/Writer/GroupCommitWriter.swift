@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The single writer: drains the bounded queue in batches, applies each batch in one LMDB write
 /// transaction and one commit-log record, syncs the log once, commits LMDB, and only then
@@ -20,8 +19,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var accepting = true
     private var threadFinished = false
     private var failure: EngramError?
-    /// Cleared by `close(checkpoint: false)`, the simulated crash of the tests.
-    private var checkpointOnClose = true
+    /// Set by `abandon()`: the thread exits without syncing or checkpointing, as a killed process.
+    private var abandoned = false
 
     // Writer thread only.
     private let log: CommitLog
@@ -31,7 +30,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var payload = ByteWriter(capacity: 1 << 16)
     private var oldestUnsyncedAcknowledgementNanoseconds: UInt64?
 
-    let statistics = Mutex(StoreStatistics())
+    let statistics = Lock(StoreStatistics())
 
     init(environment: LMDBEnvironment, tables: Tables, limits: Limits, log: CommitLog, checkpointer: Checkpointer, lastAppliedLSN: UInt64, versionCounter: UInt64, episodicLog: EpisodicLog, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
         self.environment = environment
@@ -75,12 +74,24 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     var queueDepth: Int { lock.withLock { queue.count } }
 
-    /// Stops taking writes, lets the writer finish every queued one, checkpoints (unless told not
-    /// to, as a crash would not), and returns when the writer thread has ended.
-    func close(checkpoint: Bool = true) {
+    /// Stops taking writes, lets the writer finish every queued one, checkpoints, and returns when
+    /// the writer thread has ended.
+    func close() {
         lock.withLock {
             accepting = false
-            checkpointOnClose = checkpointOnClose && checkpoint
+            lock.broadcast()
+        }
+        lock.withLock {
+            while !threadFinished { lock.wait(untilNanoseconds: nil) }
+        }
+    }
+
+    /// Stops the writer as `kill -9` would: queued writes are failed, nothing more is synced or
+    /// checkpointed. Tests use it to crash a store inside one process.
+    func abandon() {
+        lock.withLock {
+            accepting = false
+            abandoned = true
             lock.broadcast()
         }
         lock.withLock {
@@ -105,6 +116,13 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// store is closing and the queue is drained.
     private func nextBatch(into batch: inout [PendingWrite]) -> Bool {
         lock.withLock {
+            if abandoned {
+                queue.take(into: &batch, countMax: queue.count, bytesMax: Int.max)
+                let error = EngramError(.closed, "the store was abandoned")
+                for write in batch { write.fail(error) }
+                batch.removeAll()
+                return false
+            }
             while queue.isEmpty {
                 if !accepting { return false }
                 let deadline = housekeepingDeadline()
@@ -174,7 +192,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     private func finish() {
-        if failure == nil && lock.withLock({ checkpointOnClose }) { checkpoint() }
+        let skipCheckpoint = lock.withLock { failure != nil || abandoned }
+        if !skipCheckpoint { checkpoint() }
         checkpointer.releasePin()
         log.close()
         episodicLog.close()

@@ -122,18 +122,3 @@ enum SegmentFiles {
     }
 }
 
-/// Opens a store, retrying for up to two seconds while the directory lock is busy. A test that
-/// closes a store and opens it again can find the lock still held for a moment: tests running in
-/// parallel spawn processes (`rm`, `cp`), and a child shares the lock's open file description
-/// until it calls `exec`.
-func reopen(_ configuration: StoreConfiguration) throws -> EngramStore {
-    for _ in 0..<200 {
-        do {
-            return try EngramStore.open(configuration)
-        } catch {
-            if error.code != .busy { throw error }
-        }
-        usleep(10_000)
-    }
-    return try EngramStore.open(configuration)
-}
