@@ -1,6 +1,6 @@
 /// Takes checkpoints and restores the last one at open. Owned by the writer thread after open.
 ///
-/// A checkpoint: make the log durable; `fdatasync` LMDB's data file; read LMDB's two meta pages
+/// A checkpoint: sync the episodic segments written since the last one; make the log durable; `fdatasync` LMDB's data file; read LMDB's two meta pages
 /// back from disk; write them with the LSN to `checkpoint` (through a synced temporary file and a
 /// rename); pin a read transaction on the snapshot so LMDB cannot reuse its pages; release the
 /// previous pin; delete log segments the checkpoint covers.
