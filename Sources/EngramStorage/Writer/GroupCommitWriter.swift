@@ -11,6 +11,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     let tables: Tables
     let limits: Limits
     let eventHandler: (@Sendable (StoreEvent) -> Void)?
+    let episodicLog: EpisodicLog
 
     // Guarded by `lock`.
     private let lock = ConditionLock()
@@ -31,7 +32,7 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     let statistics = Lock(StoreStatistics())
 
-    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, log: CommitLog, checkpointer: Checkpointer, lastAppliedLSN: UInt64, versionCounter: UInt64, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
+    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, log: CommitLog, checkpointer: Checkpointer, lastAppliedLSN: UInt64, versionCounter: UInt64, episodicLog: EpisodicLog, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
         self.environment = environment
         self.tables = tables
         self.limits = limits
@@ -40,6 +41,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.lastAppliedLSN = lastAppliedLSN
         self.versionCounter = versionCounter
         self.eventHandler = eventHandler
+        self.episodicLog = episodicLog
         self.queue = WriterQueue(capacity: limits.writerQueueDepthMax)
         statistics.withLock {
             $0.lastAppliedLSN = lastAppliedLSN
@@ -194,6 +196,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         if !skipCheckpoint { checkpoint() }
         checkpointer.releasePin()
         log.close()
+        episodicLog.close()
         lock.withLock {
             threadFinished = true
             lock.broadcast()
@@ -229,7 +232,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         BatchPayload.writeHeader(timeMicroseconds: batchTime, into: &payload)
         // The payload buffer moves into the context for the batch and back after, so its
         // capacity is reused and the context holds the only reference (no copy on write).
-        var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: batchTime, versionCounter: versionCounter, payload: payload)
+        var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: batchTime, versionCounter: versionCounter, payload: payload, episodicLog: episodicLog)
         payload = ByteWriter()
         defer { payload = context.payload ?? ByteWriter() }
 
@@ -242,6 +245,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             } catch {
                 if context.commandChangedState {
                     transaction.abort()
+                    context.notifyAborted()
                     failAll(batch, EngramError(error.code, "the batch of \(batch.count) writes was not applied: \(error.message)", errno: error.errno))
                     return
                 }
@@ -251,6 +255,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
         guard context.operationCount > 0 else {
             transaction.abort()
+            context.notifyAborted()
             complete(batch, errors)
             return
         }
@@ -261,6 +266,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             try log.append(kind: .batch, buffer: &context.payload!)
         } catch {
             transaction.abort()
+            context.notifyAborted()
             failAll(batch, error)
             return
         }
@@ -270,6 +276,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 try log.sync()
             } catch {
                 transaction.abort()
+                context.notifyAborted()
                 stopWrites(after: error)
                 failAll(batch, EngramError(error.code, "syncing the commit log failed, so whether this batch is durable is unknown; the store takes no more writes until it restarts: \(error.message)", errno: error.errno))
                 return
@@ -278,10 +285,14 @@ final class GroupCommitWriter: @unchecked Sendable {
         do {
             try transaction.commit()
         } catch {
+            context.notifyAborted()
             rollBack(lsn: lsn, after: error)
             failAll(batch, error)
             return
         }
+        // The batch is durable (or applied) and committed whatever the participants' files do; a
+        // participant that cannot finish its after-commit work stops further writes.
+        if let failure = context.notifyCommitted() { stopWrites(after: failure) }
         lastAppliedLSN = lsn
         versionCounter = context.versionCounter
         if durable {
