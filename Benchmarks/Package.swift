@@ -31,6 +31,22 @@ let package = Package(
             path: "Benchmarks/HotTierBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "EpisodicBenchmarks",
+            dependencies: [
+                .product(name: "EngramStorage", package: "Engram"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/EpisodicBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // Prints the episodic log's compression ratios on generated marketing events, with the
+        // same events as JSON lines through LZ4 and zstd for reference. Not a timing benchmark.
+        .executableTarget(
+            name: "EpisodicCompression",
+            dependencies: [.product(name: "EngramStorage", package: "Engram")],
+            path: "Benchmarks/EpisodicCompression"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -145,4 +145,8 @@ public struct RecoveryReport: Sendable, Equatable {
     public var tailCut: TailCut?
     /// Whether the directory held no store before.
     public var createdNew: Bool
+    /// Torn tails found past the episodic log's checkpointed end and cut (docs/EPISODIC.md).
+    public var episodicTailCuts: [TailCut] = []
+    /// Damage found in the episodic log's checkpointed part; reads of those blocks fail.
+    public var episodicDamage: [EngramError] = []
 }

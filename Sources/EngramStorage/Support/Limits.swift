@@ -107,6 +107,28 @@ public struct Limits: Sendable, Equatable {
     /// Pages' worth of evicted chunks between two page-balance checks. At most one page moves per
     /// check, so moves add at most 1/4 to the eviction churn.
     public var hotTierRebalanceEvictedPages: Int = 4
+    // MARK: Episodic log (docs/EPISODIC.md)
+
+    /// Agent ids are short names (a role and a number), not data; every index key carries one.
+    public var episodeAgentBytesMax: Int = 64
+    /// An episode is an event's attributes (channel, page, UTM fields, a decision's reasons); a
+    /// document belongs in long-term memory. One record must fit one block.
+    public var episodeBodyBytesMax: Int = 32 << 10
+    /// Episodes in one append command, so one command cannot hold the writer for long.
+    public var episodeAppendCountMax: Int = 4_096
+    /// Raw record bytes in one block: enough repetition for LZ4, little to decompress per read.
+    public var episodicBlockBytes: Int = 64 << 10
+    /// Segment files are preallocated to this size, so a block write after commit cannot meet a
+    /// full disk; retention removes whole segments, so this is also its granularity.
+    public var episodicSegmentBytes: Int = 64 << 20
+    /// Retention keeps the newest segments whose bytes add up to at most this.
+    public var episodicRetentionBytes: Int = 64 << 30
+    /// Retention removes a sealed segment whose newest episode is older than this.
+    public var episodicRetentionSeconds: Int = 90 * 86_400
+    /// Episodes in one page of a range read or scan; a caller pages on with `next`.
+    public var episodeReadCountMax: Int = 10_000
+    /// Episodes a follower holds at once; a slow consumer reads the rest from the segments later.
+    public var episodeFollowPageCountMax: Int = 1_024
 
     /// The default bounds.
     public static let `default` = Limits()
@@ -147,6 +169,11 @@ public struct Limits: Sendable, Equatable {
             ("hotTierTTLSecondsMax", hotTierTTLSecondsMax),
             ("hotTierMultiGetKeyCountMax", hotTierMultiGetKeyCountMax),
             ("hotTierRebalanceEvictedPages", hotTierRebalanceEvictedPages),
+            ("episodeAgentBytesMax", episodeAgentBytesMax), ("episodeBodyBytesMax", episodeBodyBytesMax),
+            ("episodeAppendCountMax", episodeAppendCountMax), ("episodicBlockBytes", episodicBlockBytes),
+            ("episodicSegmentBytes", episodicSegmentBytes), ("episodicRetentionBytes", episodicRetentionBytes),
+            ("episodicRetentionSeconds", episodicRetentionSeconds), ("episodeReadCountMax", episodeReadCountMax),
+            ("episodeFollowPageCountMax", episodeFollowPageCountMax),
         ]
         for (name, value) in positive {
             try require(value > 0, "\(name) must be positive, got \(value)")
@@ -188,5 +215,27 @@ public struct Limits: Sendable, Equatable {
         try require(hotTierDefaultTTLSeconds >= 0 && hotTierDefaultTTLSeconds <= hotTierTTLSecondsMax, "hotTierDefaultTTLSeconds \(hotTierDefaultTTLSeconds) must be 0 to hotTierTTLSecondsMax \(hotTierTTLSecondsMax)")
         try require(hotTierTTLSecondsMax <= HotTierLayout.ttlSecondsLimit, "hotTierTTLSecondsMax \(hotTierTTLSecondsMax) must be at most \(HotTierLayout.ttlSecondsLimit)")
         try require((0...100).contains(hotTierLongTermCachePercentMax), "hotTierLongTermCachePercentMax \(hotTierLongTermCachePercentMax) must be 0 to 100")
+        try validateEpisodic(require)
+    }
+
+    /// The episodic log's relations: a record fits a block and a batch, a block fits a segment,
+    /// every index key fits LMDB, a block's record count fits its u16.
+    private func validateEpisodic(_ require: (Bool, @autoclosure () -> String) throws(EngramError) -> Void) throws(EngramError) {
+        try require(episodeAgentBytesMax <= 255, "episodeAgentBytesMax \(episodeAgentBytesMax) must fit its one-byte length prefix (255)")
+        let indexKey = namespaceBytesMax + episodeAgentBytesMax + EpisodicFormat.indexKeyOverheadBytes
+        try require(indexKey <= Self.lmdbKeyBytesMax, "namespaceBytesMax + episodeAgentBytesMax + \(EpisodicFormat.indexKeyOverheadBytes) bytes of framing = \(indexKey) exceeds LMDB's key limit of \(Self.lmdbKeyBytesMax)")
+        let record = episodeRecordBytesMax
+        try require(record <= episodicBlockBytes, "the largest episode record (\(record) bytes) must fit one block (episodicBlockBytes \(episodicBlockBytes))")
+        try require(record <= batchBytesMax, "the largest episode record (\(record) bytes) must fit one batch (batchBytesMax \(batchBytesMax))")
+        try require(episodicBlockBytes / EpisodicFormat.recordHeaderBytes <= Int(UInt16.max), "episodicBlockBytes \(episodicBlockBytes) could hold more records than a block's u16 count")
+        let block = EpisodicFormat.blockBytesMax(rawBytes: episodicBlockBytes)
+        try require(EpisodicFormat.segmentHeaderBytes + 2 * block <= episodicSegmentBytes, "episodicSegmentBytes \(episodicSegmentBytes) must hold the segment header and two of the largest blocks (\(block) bytes each)")
+        try require(episodicSegmentBytes <= Int(Int32.max), "episodicSegmentBytes \(episodicSegmentBytes) must stay below 2 GiB")
+        try require(episodicRetentionBytes >= episodicSegmentBytes, "episodicRetentionBytes \(episodicRetentionBytes) must keep at least one segment (episodicSegmentBytes \(episodicSegmentBytes))")
+    }
+
+    /// The largest record an episode can become (docs/EPISODIC.md, "Record").
+    var episodeRecordBytesMax: Int {
+        EpisodicFormat.recordHeaderBytes + namespaceBytesMax + episodeAgentBytesMax + 32 + episodeBodyBytesMax
     }
 }

@@ -13,6 +13,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     let eventHandler: (@Sendable (StoreEvent) -> Void)?
     /// Whose long-term cache entries a committed batch invalidates.
     let hotTier: HotTier
+    let episodicLog: EpisodicLog
 
     // Guarded by `lock`.
     private let lock = ConditionLock()
@@ -35,7 +36,7 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     let statistics = Lock(StoreStatistics())
 
-    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, log: CommitLog, checkpointer: Checkpointer, lastAppliedLSN: UInt64, versionCounter: UInt64, hotTier: HotTier, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
+    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, log: CommitLog, checkpointer: Checkpointer, lastAppliedLSN: UInt64, versionCounter: UInt64, hotTier: HotTier, episodicLog: EpisodicLog, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
         self.environment = environment
         self.tables = tables
         self.limits = limits
@@ -45,6 +46,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.versionCounter = versionCounter
         self.hotTier = hotTier
         self.eventHandler = eventHandler
+        self.episodicLog = episodicLog
         self.queue = WriterQueue(capacity: limits.writerQueueDepthMax)
         statistics.withLock {
             $0.lastAppliedLSN = lastAppliedLSN
@@ -199,6 +201,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         if !skipCheckpoint { checkpoint() }
         checkpointer.releasePin()
         log.close()
+        episodicLog.close()
         lock.withLock {
             threadFinished = true
             lock.broadcast()
@@ -234,7 +237,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         BatchPayload.writeHeader(timeMicroseconds: batchTime, into: &payload)
         // The payload buffer moves into the context for the batch and back after, so its
         // capacity is reused and the context holds the only reference (no copy on write).
-        var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: batchTime, versionCounter: versionCounter, payload: payload)
+        var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: batchTime, versionCounter: versionCounter, payload: payload, episodicLog: episodicLog)
         payload = ByteWriter()
         changedLongTermKeys.removeAll(keepingCapacity: true)
         swap(&changedLongTermKeys, &context.changedLongTermKeys)
@@ -252,6 +255,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             } catch {
                 if context.commandChangedState {
                     transaction.abort()
+                    context.notifyAborted()
                     failAll(batch, EngramError(error.code, "the batch of \(batch.count) writes was not applied: \(error.message)", errno: error.errno))
                     return
                 }
@@ -261,6 +265,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
         guard context.operationCount > 0 else {
             transaction.abort()
+            context.notifyAborted()
             complete(batch, errors)
             return
         }
@@ -271,6 +276,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             try log.append(kind: .batch, buffer: &context.payload!)
         } catch {
             transaction.abort()
+            context.notifyAborted()
             failAll(batch, error)
             return
         }
@@ -280,6 +286,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 try log.sync()
             } catch {
                 transaction.abort()
+                context.notifyAborted()
                 stopWrites(after: error)
                 failAll(batch, EngramError(error.code, "syncing the commit log failed, so whether this batch is durable is unknown; the store takes no more writes until it restarts: \(error.message)", errno: error.errno))
                 return
@@ -288,10 +295,14 @@ final class GroupCommitWriter: @unchecked Sendable {
         do {
             try transaction.commit()
         } catch {
+            context.notifyAborted()
             rollBack(lsn: lsn, after: error)
             failAll(batch, error)
             return
         }
+        // The batch is durable (or applied) and committed whatever the participants' files do; a
+        // participant that cannot finish its after-commit work stops further writes.
+        if let failure = context.notifyCommitted() { stopWrites(after: failure) }
         // LMDB holds the batch now; drop the cache entries it made stale before any request of
         // the batch is acknowledged, so no read after an acknowledgement finds an old value.
         for change in context.changedLongTermKeys {
