@@ -9,6 +9,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "EngramStorage", targets: ["EngramStorage"]),
+        // For the benchmarks' raw-LMDB baseline, measured beside the engine in the same run.
+        .library(name: "CLMDB", targets: ["CLMDB"]),
         .library(name: "EngramProtocol", targets: ["EngramProtocol"]),
         .library(name: "EngramServer", targets: ["EngramServer"]),
         .library(name: "EngramClient", targets: ["EngramClient"]),

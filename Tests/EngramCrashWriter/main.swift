@@ -6,7 +6,8 @@
 //
 // Each task owns keys "t<task>-k<0..<16>" and facts "t<task>-f<0..<4>" in namespace "crash", and
 // writes values that encode (round, task, sequence), so the test can check any value it finds for
-// self-consistency. Lines, each printed after the write was acknowledged:
+// self-consistency. Lines:
+//   begin <task> <sequence> (put <key> | delete <key> | fact <slot>)   (before the write)
 //   ack put <key> <version> <round> <task> <sequence>
 //   ack delete <key> <round> <task> <sequence>
 //   ack fact <task> <slot> <version> <round> <sequence>
@@ -53,12 +54,14 @@ await withTaskGroup(of: Void.self) { group in
                 sequence += 1
                 let key = "t\(task)-k\(Int.random(in: 0..<16, using: &generator))"
                 let choice = Int.random(in: 0..<10, using: &generator)
+                let slot = sequence % 4
+                let operation = choice == 0 ? "delete \(key)" : choice == 1 ? "fact \(slot)" : "put \(key)"
+                emit("begin \(task) \(sequence) \(operation)")
                 do {
                     if choice == 0 {
                         _ = try await store.write(LongTermDelete(namespace: namespace, key: Array(key.utf8)))
                         emit("ack delete \(key) \(round) \(task) \(sequence)")
                     } else if choice == 1 {
-                        let slot = sequence % 4
                         let fact = SemanticFact(id: CrashValues.factID(task: task, slot: slot), tags: ["r\(round)", "t\(task)"], body: CrashValues.value(round: round, task: task, sequence: sequence), vector: [Float(round), Float(task), Float(sequence)])
                         let version = try await store.write(SemanticPut(namespace: namespace, fact: fact))
                         emit("ack fact \(task) \(slot) \(version) \(round) \(sequence)")

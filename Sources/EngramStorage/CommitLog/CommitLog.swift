@@ -20,6 +20,8 @@ final class CommitLog {
     private(set) var lastLSN: UInt64
     /// Bytes appended since the last `sync`; zero means everything written is durable.
     private(set) var unsyncedBytes = 0
+    /// The highest LSN a completed sync covered; written into each record's header.
+    private(set) var syncedLSN: UInt64
     /// Bytes appended since `resetBytesSinceCheckpoint`, to trigger checkpoints.
     private(set) var bytesSinceCheckpoint = 0
     private var compressionScratch: [UInt8] = []
@@ -30,6 +32,8 @@ final class CommitLog {
         self.segmentBytes = segmentBytes
         self.segments = segments
         self.lastLSN = lastLSN
+        // Recovery read these records back from disk and cut what was torn: they are durable.
+        self.syncedLSN = lastLSN
     }
 
     deinit {
@@ -83,6 +87,9 @@ final class CommitLog {
                     let cut = TailCut(file: segment.path, offset: reader.offset, byteCount: reader.fileBytes - reader.offset, reason: reason)
                     if !isLast {
                         throw .corrupt("\(reason) in a segment that is not the last; acknowledged records may be lost", file: segment.path, offset: reader.offset)
+                    }
+                    if let later = try reader.findRecordAfterDamage(expectedLSN: nextLSN) {
+                        throw .corrupt("\(reason), followed by a whole record at offset \(later): the damage is not a torn tail, and acknowledged records after it would be lost", file: segment.path, offset: reader.offset)
                     }
                     try reader.handle.truncate(to: reader.offset)
                     try reader.handle.sync()
@@ -155,8 +162,9 @@ final class CommitLog {
         record.withUnsafeMutableBytes { bytes in
             bytes.storeBytes(of: UInt32(byteCount - CommitLogFormat.headerBytes).littleEndian, toByteOffset: 4, as: UInt32.self)
             bytes.storeBytes(of: lsn.littleEndian, toByteOffset: 8, as: UInt64.self)
-            bytes[16] = kind.rawValue
-            bytes[17] = flags
+            bytes.storeBytes(of: syncedLSN.littleEndian, toByteOffset: 16, as: UInt64.self)
+            bytes[CommitLogFormat.kindOffset] = kind.rawValue
+            bytes[CommitLogFormat.flagsOffset] = flags
             let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[4..<byteCount]))
             bytes.storeBytes(of: CRC32C.mask(crc).littleEndian, toByteOffset: 0, as: UInt32.self)
         }
@@ -178,6 +186,7 @@ final class CommitLog {
             try previous.sync()
             previous.close()
             activeHandle = nil
+            syncedLSN = lastLSN
         }
         let path = Path.join(directory, CommitLogFormat.segmentName(firstLSN: firstLSN))
         let handle = try fileSystem.open(path, create: true)
@@ -201,6 +210,7 @@ final class CommitLog {
         guard unsyncedBytes > 0, let handle = activeHandle else { return }
         try handle.sync()
         unsyncedBytes = 0
+        syncedLSN = lastLSN
     }
 
     func resetBytesSinceCheckpoint() { bytesSinceCheckpoint = 0 }

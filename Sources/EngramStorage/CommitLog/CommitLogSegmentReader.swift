@@ -46,25 +46,53 @@ final class SegmentReader {
         guard actualCRC == storedCRC else {
             return .damaged("a checksum mismatch (stored \(hex(storedCRC)), computed \(hex(actualCRC)))")
         }
-        guard let kind = CommitLogFormat.Kind(rawValue: header[16]) else {
-            return .damaged("an unknown record kind \(header[16])")
+        guard let kind = CommitLogFormat.Kind(rawValue: header[CommitLogFormat.kindOffset]) else {
+            return .damaged("an unknown record kind \(header[CommitLogFormat.kindOffset])")
         }
         guard lsn == expectedLSN else {
             return .damaged("LSN \(lsn) where \(expectedLSN) was expected")
         }
         let payload: [UInt8]
-        if header[17] & CommitLogFormat.flagCompressed != 0 {
+        if header[CommitLogFormat.flagsOffset] & CommitLogFormat.flagCompressed != 0 {
             guard let decompressed = Self.decompress(record, recordBytesMax: recordBytesMax) else {
                 return .damaged("a compressed payload that does not decompress")
             }
             payload = decompressed
         } else {
-            guard header[17] == 0 else { return .damaged("unknown flags \(header[17])") }
+            guard header[CommitLogFormat.flagsOffset] == 0 else { return .damaged("unknown flags \(header[CommitLogFormat.flagsOffset])") }
             payload = Array(record[headerBytes...])
         }
         let result = CommitLogRecord(lsn: lsn, kind: kind, payload: payload, file: segment.path, offset: offset)
         offset += Int64(headerBytes + length)
         return .record(result)
+    }
+
+    /// Looks past damage at `offset` for a whole record written after a sync that covered the
+    /// damaged record (its `synced through` is at least `expectedLSN`): if one exists, the damaged
+    /// record had been made durable, so the damage is corruption, not a torn tail, and cutting
+    /// there would lose acknowledged writes. Returns that record's offset. Whole records found
+    /// after a torn one whose syncs did not cover it are unsynced writes a power cut reordered;
+    /// they were never acknowledged as durable and are cut with the tail.
+    func findRecordAfterDamage(expectedLSN: UInt64) throws(EngramError) -> Int64? {
+        let start = offset + 1
+        guard start < fileBytes else { return nil }
+        let rest = try handle.read(byteCount: Int(fileBytes - start), at: start)
+        let headerBytes = CommitLogFormat.headerBytes
+        guard rest.count >= headerBytes else { return nil }
+        return rest.withUnsafeBytes { buffer -> Int64? in
+            for candidate in 0...(buffer.count - headerBytes) {
+                let lsn = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: candidate + 8, as: UInt64.self))
+                guard lsn > expectedLSN, lsn - expectedLSN < 1 << 32 else { continue }
+                let syncedThrough = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: candidate + 16, as: UInt64.self))
+                guard syncedThrough >= expectedLSN, syncedThrough < lsn else { continue }
+                let length = Int(UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: candidate + 4, as: UInt32.self)))
+                guard length <= recordBytesMax, candidate + headerBytes + length <= buffer.count else { continue }
+                let stored = CRC32C.unmask(UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: candidate, as: UInt32.self)))
+                let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buffer[(candidate + 4)..<(candidate + headerBytes + length)]))
+                if stored == computed { return start + Int64(candidate) }
+            }
+            return nil
+        }
     }
 
     private static func decompress(_ record: [UInt8], recordBytesMax: Int) -> [UInt8]? {

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// A file system for tests that remembers what is durable and can take away what is not.
 ///
@@ -33,7 +32,7 @@ public final class FaultInjectingFileSystem: FileSystem {
     }
 
     let real = PosixFileSystem()
-    let state = Mutex(State())
+    let state = Lock(State())
 
     public init() {}
 

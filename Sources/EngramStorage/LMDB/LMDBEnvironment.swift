@@ -31,7 +31,7 @@ final class LMDBEnvironment: @unchecked Sendable {
     let handle: OpaquePointer
     let path: String
     let readPoolCountMax: Int
-    private let readPool = Mutex<[ParkedTransaction]>([])
+    private let readPool = Lock<[ParkedTransaction]>([])
     private let closed = Atomic<Bool>(false)
 
     /// Opens (creating if needed) the environment in `directory`.

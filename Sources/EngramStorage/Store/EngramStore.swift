@@ -14,15 +14,19 @@ public final class EngramStore: Sendable {
     let environment: LMDBEnvironment
     let tables: Tables
     let writer: GroupCommitWriter
+    /// Short-term memory and the read-through cache of long-term values (docs/HOT_TIER.md),
+    /// sized by `Limits.hotTierBytes`. Volatile: empty at every open.
+    public let hotTier: HotTier
     private let lockDescriptor: Int32
     /// What open found and did: the checkpoint it started from, the records replayed, a cut tail.
     public let recovery: RecoveryReport
 
-    private init(configuration: StoreConfiguration, environment: LMDBEnvironment, tables: Tables, writer: GroupCommitWriter, lockDescriptor: Int32, recovery: RecoveryReport) {
+    private init(configuration: StoreConfiguration, environment: LMDBEnvironment, tables: Tables, writer: GroupCommitWriter, hotTier: HotTier, lockDescriptor: Int32, recovery: RecoveryReport) {
         self.configuration = configuration
         self.environment = environment
         self.tables = tables
         self.writer = writer
+        self.hotTier = hotTier
         self.lockDescriptor = lockDescriptor
         self.recovery = recovery
     }
@@ -37,8 +41,9 @@ public final class EngramStore: Sendable {
         try fileSystem.createDirectory(directory)
         let lockDescriptor = try lockDirectory(directory)
         do throws(EngramError) {
-            let opened = try StoreRecovery.run(configuration)
-            let store = EngramStore(configuration: configuration, environment: opened.environment, tables: opened.tables, writer: opened.writer, lockDescriptor: lockDescriptor, recovery: opened.report)
+            let hotTier = try HotTier(limits: configuration.limits, clock: configuration.hotTierClock)
+            let opened = try StoreRecovery.run(configuration, hotTier: hotTier)
+            let store = EngramStore(configuration: configuration, environment: opened.environment, tables: opened.tables, writer: opened.writer, hotTier: hotTier, lockDescriptor: lockDescriptor, recovery: opened.report)
             opened.writer.start()
             return store
         } catch {
@@ -55,12 +60,30 @@ public final class EngramStore: Sendable {
         Glibc.close(lockDescriptor)
     }
 
+    /// Ends the store as `kill -9` would, for tests: no final sync or checkpoint; LMDB's pages
+    /// stay in the page cache and the commit log keeps only what it wrote.
+    func simulateCrash() {
+        writer.abandon()
+        environment.close()
+        Glibc.close(lockDescriptor)
+    }
+
+    /// How long open waits for another holder of the directory lock to let go: a server restarted
+    /// right after `kill -9` may find its predecessor still being torn down by the kernel, and a
+    /// child process between fork and exec briefly shares the lock's open file description.
+    static let lockWaitMilliseconds = 2_000
+
     private static func lockDirectory(_ directory: String) throws(EngramError) -> Int32 {
         let path = Path.join(directory, StoreLayout.lockFile)
         let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         if descriptor < 0 { throw .system("cannot open the lock file", errno: errno, file: path) }
-        if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+        let deadline = monotonicNanoseconds() + UInt64(lockWaitMilliseconds) * 1_000_000
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
+            if code == EWOULDBLOCK && monotonicNanoseconds() < deadline {
+                usleep(10_000)
+                continue
+            }
             Glibc.close(descriptor)
             if code == EWOULDBLOCK {
                 throw EngramError(.busy, "the data directory \(directory) is open in another process")
@@ -122,4 +145,8 @@ public struct RecoveryReport: Sendable, Equatable {
     public var tailCut: TailCut?
     /// Whether the directory held no store before.
     public var createdNew: Bool
+    /// Torn tails found past the episodic log's checkpointed end and cut (docs/EPISODIC.md).
+    public var episodicTailCuts: [TailCut] = []
+    /// Damage found in the episodic log's checkpointed part; reads of those blocks fail.
+    public var episodicDamage: [EngramError] = []
 }

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The single writer: drains the bounded queue in batches, applies each batch in one LMDB write
 /// transaction and one commit-log record, syncs the log once, commits LMDB, and only then
@@ -12,6 +11,9 @@ final class GroupCommitWriter: @unchecked Sendable {
     let tables: Tables
     let limits: Limits
     let eventHandler: (@Sendable (StoreEvent) -> Void)?
+    /// Whose long-term cache entries a committed batch invalidates.
+    let hotTier: HotTier
+    let episodicLog: EpisodicLog
 
     // Guarded by `lock`.
     private let lock = ConditionLock()
@@ -19,6 +21,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var accepting = true
     private var threadFinished = false
     private var failure: EngramError?
+    /// Set by `abandon()`: the thread exits without syncing or checkpointing, as a killed process.
+    private var abandoned = false
 
     // Writer thread only.
     private let log: CommitLog
@@ -26,11 +30,13 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var lastAppliedLSN: UInt64
     private var versionCounter: UInt64
     private var payload = ByteWriter(capacity: 1 << 16)
+    /// The batch's changed long-term keys; moved into each batch's context so its capacity is reused.
+    private var changedLongTermKeys: [(namespace: Namespace, key: [UInt8])] = []
     private var oldestUnsyncedAcknowledgementNanoseconds: UInt64?
 
-    let statistics = Mutex(StoreStatistics())
+    let statistics = Lock(StoreStatistics())
 
-    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, log: CommitLog, checkpointer: Checkpointer, lastAppliedLSN: UInt64, versionCounter: UInt64, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
+    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, log: CommitLog, checkpointer: Checkpointer, lastAppliedLSN: UInt64, versionCounter: UInt64, hotTier: HotTier, episodicLog: EpisodicLog, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
         self.environment = environment
         self.tables = tables
         self.limits = limits
@@ -38,7 +44,9 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.checkpointer = checkpointer
         self.lastAppliedLSN = lastAppliedLSN
         self.versionCounter = versionCounter
+        self.hotTier = hotTier
         self.eventHandler = eventHandler
+        self.episodicLog = episodicLog
         self.queue = WriterQueue(capacity: limits.writerQueueDepthMax)
         statistics.withLock {
             $0.lastAppliedLSN = lastAppliedLSN
@@ -83,6 +91,19 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
+    /// Stops the writer as `kill -9` would: queued writes are failed, nothing more is synced or
+    /// checkpointed. Tests use it to crash a store inside one process.
+    func abandon() {
+        lock.withLock {
+            accepting = false
+            abandoned = true
+            lock.broadcast()
+        }
+        lock.withLock {
+            while !threadFinished { lock.wait(untilNanoseconds: nil) }
+        }
+    }
+
     // MARK: The writer thread
 
     private func run() {
@@ -100,6 +121,13 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// store is closing and the queue is drained.
     private func nextBatch(into batch: inout [PendingWrite]) -> Bool {
         lock.withLock {
+            if abandoned {
+                queue.take(into: &batch, countMax: queue.count, bytesMax: Int.max)
+                let error = EngramError(.closed, "the store was abandoned")
+                for write in batch { write.fail(error) }
+                batch.removeAll()
+                return false
+            }
             while queue.isEmpty {
                 if !accepting { return false }
                 let deadline = housekeepingDeadline()
@@ -169,9 +197,11 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     private func finish() {
-        if failure == nil { checkpoint() }
+        let skipCheckpoint = lock.withLock { failure != nil || abandoned }
+        if !skipCheckpoint { checkpoint() }
         checkpointer.releasePin()
         log.close()
+        episodicLog.close()
         lock.withLock {
             threadFinished = true
             lock.broadcast()
@@ -207,9 +237,14 @@ final class GroupCommitWriter: @unchecked Sendable {
         BatchPayload.writeHeader(timeMicroseconds: batchTime, into: &payload)
         // The payload buffer moves into the context for the batch and back after, so its
         // capacity is reused and the context holds the only reference (no copy on write).
-        var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: batchTime, versionCounter: versionCounter, payload: payload)
+        var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: batchTime, versionCounter: versionCounter, payload: payload, episodicLog: episodicLog)
         payload = ByteWriter()
-        defer { payload = context.payload ?? ByteWriter() }
+        changedLongTermKeys.removeAll(keepingCapacity: true)
+        swap(&changedLongTermKeys, &context.changedLongTermKeys)
+        defer {
+            payload = context.payload ?? ByteWriter()
+            swap(&changedLongTermKeys, &context.changedLongTermKeys)
+        }
 
         var errors = [EngramError?](repeating: nil, count: batch.count)
         for (index, write) in batch.enumerated() {
@@ -220,6 +255,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             } catch {
                 if context.commandChangedState {
                     transaction.abort()
+                    context.notifyAborted()
                     failAll(batch, EngramError(error.code, "the batch of \(batch.count) writes was not applied: \(error.message)", errno: error.errno))
                     return
                 }
@@ -229,6 +265,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
         guard context.operationCount > 0 else {
             transaction.abort()
+            context.notifyAborted()
             complete(batch, errors)
             return
         }
@@ -239,6 +276,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             try log.append(kind: .batch, buffer: &context.payload!)
         } catch {
             transaction.abort()
+            context.notifyAborted()
             failAll(batch, error)
             return
         }
@@ -248,6 +286,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 try log.sync()
             } catch {
                 transaction.abort()
+                context.notifyAborted()
                 stopWrites(after: error)
                 failAll(batch, EngramError(error.code, "syncing the commit log failed, so whether this batch is durable is unknown; the store takes no more writes until it restarts: \(error.message)", errno: error.errno))
                 return
@@ -256,9 +295,18 @@ final class GroupCommitWriter: @unchecked Sendable {
         do {
             try transaction.commit()
         } catch {
+            context.notifyAborted()
             rollBack(lsn: lsn, after: error)
             failAll(batch, error)
             return
+        }
+        // The batch is durable (or applied) and committed whatever the participants' files do; a
+        // participant that cannot finish its after-commit work stops further writes.
+        if let failure = context.notifyCommitted() { stopWrites(after: failure) }
+        // LMDB holds the batch now; drop the cache entries it made stale before any request of
+        // the batch is acknowledged, so no read after an acknowledgement finds an old value.
+        for change in context.changedLongTermKeys {
+            hotTier.invalidateLongTerm(namespace: change.namespace, key: change.key)
         }
         lastAppliedLSN = lsn
         versionCounter = context.versionCounter

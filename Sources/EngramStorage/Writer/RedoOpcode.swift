@@ -7,6 +7,9 @@ public enum RedoOpcode: UInt8, Sendable, CaseIterable {
     case longTermDelete = 2
     case semanticPut = 3
     case semanticDelete = 4
+    case episodeAppend = 5
+    case episodicRetention = 6
+    case episodicSegmentSwap = 7
 
     /// Decodes one operation of this kind and applies it; replay's single dispatch point.
     func replay(from reader: inout ByteReader, in context: inout WriteContext) throws(EngramError) {
@@ -15,6 +18,9 @@ public enum RedoOpcode: UInt8, Sendable, CaseIterable {
         case .longTermDelete: try LongTermDeleteOperation.decode(from: &reader).apply(in: &context)
         case .semanticPut: try SemanticPutOperation.decode(from: &reader).apply(in: &context)
         case .semanticDelete: try SemanticDeleteOperation.decode(from: &reader).apply(in: &context)
+        case .episodeAppend: try EpisodeAppendOperation.decode(from: &reader).apply(in: &context)
+        case .episodicRetention: try EpisodicRetentionOperation.decode(from: &reader).apply(in: &context)
+        case .episodicSegmentSwap: try EpisodicSwapOperation.decode(from: &reader).apply(in: &context)
         }
     }
 }

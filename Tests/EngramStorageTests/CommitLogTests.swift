@@ -1,0 +1,226 @@
+@testable import EngramStorage
+import Testing
+
+@Suite struct CommitLogTests {
+    static let segmentBytes = 1 << 20
+    static let recordBytesMax = 512 << 10
+
+    /// Writes `payloads` as batch records to a new log in `directory`, synced, and returns the
+    /// byte offset where each record starts in the first segment.
+    @discardableResult
+    func writeLog(_ directory: String, _ payloads: [[UInt8]], segmentBytes: Int = segmentBytes, syncEach: Bool = true) throws -> [Int64] {
+        let recovery = try CommitLog.recover(directory: directory, fileSystem: PosixFileSystem(), segmentBytes: segmentBytes, recordBytesMax: Self.recordBytesMax, appliedLSN: 0) { _ in }
+        let log = recovery.log
+        var offsets: [Int64] = []
+        var offset: Int64 = 0
+        for payload in payloads {
+            var buffer = ByteWriter()
+            buffer.reserve(CommitLogFormat.headerBytes)
+            buffer.write(contentsOf: payload)
+            let before = log.bytesSinceCheckpoint
+            try log.append(kind: .batch, buffer: &buffer)
+            if syncEach { try log.sync() }
+            offsets.append(offset)
+            offset += Int64(log.bytesSinceCheckpoint - before)
+        }
+        try log.sync()
+        log.close()
+        return offsets
+    }
+
+    func recover(_ directory: String, applied: UInt64 = 0) throws -> (records: [CommitLogRecord], recovery: CommitLog.Recovery) {
+        var records: [CommitLogRecord] = []
+        let recovery = try CommitLog.recover(directory: directory, fileSystem: PosixFileSystem(), segmentBytes: Self.segmentBytes, recordBytesMax: Self.recordBytesMax, appliedLSN: applied) { record in records.append(record) }
+        return (records, recovery)
+    }
+
+    func segments(_ directory: String) throws -> [String] {
+        try PosixFileSystem().contentsOfDirectory(directory).filter { $0.hasSuffix(".log") }.sorted().map { directory + "/" + $0 }
+    }
+
+    func patch(_ path: String, at offset: Int64, _ change: (inout UInt8) -> Void) throws {
+        let handle = try PosixFileSystem().open(path, create: false)
+        defer { handle.close() }
+        var byte = try handle.read(byteCount: 1, at: offset)
+        change(&byte[0])
+        try handle.write(byte, at: offset)
+    }
+
+    static let payloads: [[UInt8]] = [
+        bytes("first"),
+        [UInt8](repeating: 0x41, count: 300_000),                   // large enough to be compressed
+        (0..<3_000).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }, // barely compresses
+        bytes("last"),
+    ]
+
+    /// Four incompressible 3,000-byte payloads: with 4 KiB segments, each record gets its own.
+    static let rollingPayloads: [[UInt8]] = (0..<4).map { seed in
+        var generator = SplitMix64(seed: UInt64(seed))
+        return (0..<3_000).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+    }
+
+    @Test func recordsRoundTripInOrder() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        try writeLog(directory.path, Self.payloads)
+        let (records, recovery) = try recover(directory.path)
+        #expect(records.map(\.lsn) == [1, 2, 3, 4])
+        #expect(records.map(\.payload) == Self.payloads)
+        #expect(records.allSatisfy { $0.kind == .batch })
+        // The large payload went to disk as LZ4 (flag bit 0), the small ones raw.
+        let segment = try PosixFileSystem().open(try segments(directory.path)[0], create: false)
+        defer { segment.close() }
+        let flags = try records.map { try segment.read(byteCount: 1, at: $0.offset + Int64(CommitLogFormat.flagsOffset))[0] }
+        #expect(flags == [0, CommitLogFormat.flagCompressed, 0, 0])
+        #expect(records[2].offset - records[1].offset < 10_000)
+        #expect(recovery.tailCut == nil)
+        #expect(recovery.log.lastLSN == 4)
+    }
+
+    @Test func recoverySkipsRecordsAlreadyApplied() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        try writeLog(directory.path, Self.payloads)
+        let (records, recovery) = try recover(directory.path, applied: 2)
+        #expect(records.map(\.lsn) == [3, 4])
+        #expect(recovery.log.lastLSN == 4)
+    }
+
+    @Test func appendsContinueInANewSegmentAfterRecovery() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        try writeLog(directory.path, Self.payloads)
+        let (_, first) = try recover(directory.path)
+        var buffer = ByteWriter()
+        buffer.reserve(CommitLogFormat.headerBytes)
+        buffer.write(contentsOf: bytes("fifth"))
+        try first.log.append(kind: .batch, buffer: &buffer)
+        try first.log.sync()
+        first.log.close()
+        #expect(try segments(directory.path).map { String($0.suffix(24)) } == ["00000000000000000001.log", "00000000000000000005.log"])
+        let (records, _) = try recover(directory.path)
+        #expect(records.map(\.lsn) == [1, 2, 3, 4, 5])
+        #expect(records.last?.payload == bytes("fifth"))
+    }
+
+    @Test func aTornLastRecordIsCutAtEveryOffset() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let offsets = try writeLog(directory.path, Self.payloads)
+        let segment = try segments(directory.path)[0]
+        let pristine = try PosixFileSystem().open(segment, create: false)
+        let lastStart = offsets[3]
+        let image = try pristine.read(byteCount: Int(lastStart) + CommitLogFormat.headerBytes + 4, at: 0)
+        pristine.close()
+        for cut in Int(lastStart)..<image.count {
+            let handle = try PosixFileSystem().open(segment, create: false)
+            try handle.truncate(to: 0)
+            try handle.write(Array(image[..<cut]), at: 0)
+            handle.close()
+            let (records, recovery) = try recover(directory.path)
+            #expect(records.map(\.lsn) == [1, 2, 3], "cut at \(cut)")
+            let leftover = image[Int(lastStart)..<cut]
+            if leftover.allSatisfy({ $0 == 0 }) {
+                #expect(recovery.tailCut == nil, "cut at \(cut)")
+            } else {
+                #expect(recovery.tailCut?.offset == lastStart, "cut at \(cut)")
+                #expect(recovery.tailCut?.byteCount == Int64(cut) - lastStart, "cut at \(cut)")
+            }
+            recovery.log.close()
+            for extra in try segments(directory.path).dropFirst() { try PosixFileSystem().remove(extra) }
+        }
+    }
+
+    @Test func aFlippedByteInTheLastRecordIsCut() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let offsets = try writeLog(directory.path, Self.payloads)
+        try patch(try segments(directory.path)[0], at: offsets[3] + 20) { $0 ^= 0x01 }
+        let (records, recovery) = try recover(directory.path)
+        #expect(records.map(\.lsn) == [1, 2, 3])
+        let cut = try #require(recovery.tailCut)
+        #expect(cut.offset == offsets[3])
+        #expect(cut.reason.hasPrefix("a checksum mismatch"))
+    }
+
+    @Test func damageFollowedByAWholeRecordIsCorruptionNotATornTail() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let offsets = try writeLog(directory.path, Self.payloads)
+        for (field, offset) in [("payload", offsets[1] + 30), ("length", offsets[1] + 5), ("crc", offsets[1])] {
+            let segment = try segments(directory.path)[0]
+            try patch(segment, at: offset) { $0 ^= 0x10 }
+            let error = #expect(throws: EngramError.self, "\(field)") { _ = try recover(directory.path) }
+            #expect(error?.code == .corrupt)
+            #expect(error?.offset == offsets[1], "\(field)")
+            #expect(error?.message.contains("followed by a whole record at offset \(offsets[2])") == true, "\(field): \(error?.message ?? "")")
+            try patch(segment, at: offset) { $0 ^= 0x10 }
+        }
+        #expect(try recover(directory.path).records.count == 4)
+    }
+
+    /// Unsynced records may reach the disk in any order in a power cut: a whole record after a torn
+    /// one proves nothing unless a sync covered the torn one, so both go with the tail.
+    @Test func unsyncedRecordsAfterATornOneAreCutWithIt() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let offsets = try writeLog(directory.path, Self.payloads, syncEach: false)
+        try patch(try segments(directory.path)[0], at: offsets[1] + 30) { $0 ^= 0x10 }
+        let (records, recovery) = try recover(directory.path)
+        #expect(records.map(\.lsn) == [1])
+        #expect(recovery.tailCut?.offset == offsets[1])
+    }
+
+    @Test func damageInASegmentThatIsNotTheLastIsCorruption() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        // Segments so small that every record rolls to a new one.
+        try writeLog(directory.path, Self.rollingPayloads, segmentBytes: 4_096)
+        let files = try segments(directory.path)
+        #expect(files.count == 4)
+        try patch(files[1], at: 10) { $0 ^= 0xFF }
+        let error = #expect(throws: EngramError.self) { _ = try recover(directory.path) }
+        #expect(error?.code == .corrupt)
+        #expect(error?.file == files[1])
+        #expect(error?.message.hasSuffix("in a segment that is not the last; acknowledged records may be lost") == true)
+    }
+
+    @Test func aMissingSegmentIsAGap() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        try writeLog(directory.path, Self.rollingPayloads, segmentBytes: 4_096)
+        let files = try segments(directory.path)
+        try PosixFileSystem().remove(files[1])
+        let error = #expect(throws: EngramError.self) { _ = try recover(directory.path) }
+        #expect(error?.message == "segment starts at LSN 3 but the previous one ended before 2")
+        // Once the records before the gap are applied (in a checkpoint) and removed, the rest is fine.
+        try PosixFileSystem().remove(files[0])
+        let (records, _) = try recover(directory.path, applied: 2)
+        #expect(records.map(\.lsn) == [3, 4])
+    }
+
+    @Test func segmentsCoveredByACheckpointAreRemoved() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        try writeLog(directory.path, Self.rollingPayloads, segmentBytes: 4_096)
+        let (_, recovery) = try recover(directory.path)
+        try recovery.log.removeSegments(coveredBy: 2)
+        #expect(try segments(directory.path).map { String($0.suffix(24)) } == ["00000000000000000003.log", "00000000000000000004.log"])
+        try recovery.log.removeSegments(coveredBy: 100)
+        #expect(try segments(directory.path).count == 1, "the last segment always stays")
+    }
+
+    @Test func anUnknownKindOrAnOversizedLengthIsDamage() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let offsets = try writeLog(directory.path, [bytes("only")])
+        let segment = try segments(directory.path)[0]
+        // An oversized length: the record cannot be believed.
+        let handle = try PosixFileSystem().open(segment, create: false)
+        try handle.write(withUnsafeBytes(of: UInt32(Self.recordBytesMax + 1).littleEndian) { Array($0) }, at: offsets[0] + 4)
+        handle.close()
+        let (records, recovery) = try recover(directory.path)
+        #expect(records.isEmpty)
+        #expect(recovery.tailCut?.reason == "a record length of 524289 bytes, over the limit of 524288")
+    }
+}
