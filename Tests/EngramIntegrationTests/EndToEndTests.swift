@@ -85,6 +85,9 @@ import Testing
             #expect(stats["semantic.entries"] == 4)
             #expect(stats["store.writes"]! >= 36)
             #expect(stats["server.connections"]! >= 1)
+            // The gets above read through the hot tier's long-term cache.
+            #expect(stats["long_term_cache.misses"]! >= 1)
+            #expect(stats["hot_tier.budget_bytes"]! > 0)
         }
     }
 
@@ -119,6 +122,8 @@ import Testing
             #expect(metrics.contains("engram_writer_queue_depth 0"))
             #expect(metrics.contains("engram_long_term_entries 1"))
             #expect(metrics.contains("engram_disk_commit_log_bytes"))
+            #expect(metrics.contains("engram_hot_tier_budget_bytes"))
+            #expect(metrics.contains("engram_long_term_cache_misses 1"))
             #expect(try httpGet(port: server.adminPort, path: "/nothing").hasPrefix("HTTP/1.1 404"))
         }
     }

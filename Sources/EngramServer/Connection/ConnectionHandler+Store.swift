@@ -113,8 +113,20 @@ extension ConnectionHandler {
                 Statistic("semantic.entries", footprint.semanticEntryCount),
                 Statistic("disk.lmdb_bytes", footprint.lmdbBytes),
                 Statistic("disk.commit_log_bytes", footprint.commitLogBytes),
+                Statistic("disk.episodic_bytes", footprint.episodicBytes),
             ]
         }
+        let hot = server.store.hotTier.statistics
+        values += [
+            Statistic("hot_tier.items", UInt64(hot.itemCount)),
+            Statistic("hot_tier.bytes_in_use", UInt64(hot.bytesInUse)),
+            Statistic("hot_tier.budget_bytes", UInt64(hot.budgetBytes)),
+            Statistic("hot_tier.evictions", hot.evictionCount),
+            Statistic("hot_tier.expirations", hot.expirationCount),
+            Statistic("long_term_cache.items", UInt64(hot.longTermCache.itemCount)),
+            Statistic("long_term_cache.hits", hot.longTermCache.hitCount),
+            Statistic("long_term_cache.misses", hot.longTermCache.missCount),
+        ]
         values += [
             Statistic("server.connections", UInt64(server.connectionCount.load(ordering: .relaxed))),
             Statistic("server.requests", server.requestCount),

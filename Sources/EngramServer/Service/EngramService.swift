@@ -51,7 +51,7 @@ public struct EngramService: Service {
             ready: { ready.load(ordering: .acquiring) },
             metrics: {
                 guard let store = storeBox.withLock({ $0 }) else { return nil }
-                metrics.refresh(statistics: store.statistics, footprint: try? store.footprint())
+                metrics.refresh(statistics: store.statistics, footprint: try? store.footprint(), hotTier: store.hotTier.statistics)
                 return metrics.exposition()
             })
         let logger = self.logger

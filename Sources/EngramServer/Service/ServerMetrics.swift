@@ -76,7 +76,10 @@ public final class ServerMetrics: Sendable {
             "engram_writer_queue_depth", "engram_store_batches", "engram_store_writes", "engram_store_failed_writes",
             "engram_store_syncs", "engram_store_checkpoints", "engram_store_busy_rejections", "engram_store_log_bytes",
             "engram_store_largest_batch", "engram_store_average_batch", "engram_long_term_entries", "engram_semantic_entries",
-            "engram_disk_lmdb_bytes", "engram_disk_commit_log_bytes",
+            "engram_disk_lmdb_bytes", "engram_disk_commit_log_bytes", "engram_disk_episodic_bytes",
+            "engram_hot_tier_items", "engram_hot_tier_bytes_in_use", "engram_hot_tier_budget_bytes",
+            "engram_hot_tier_evictions", "engram_hot_tier_expirations", "engram_long_term_cache_items",
+            "engram_long_term_cache_hits", "engram_long_term_cache_misses",
         ]
         var gauges: [String: CoreMetrics.Gauge] = [:]
         for name in gaugeNames { gauges[name] = CoreMetrics.Gauge(label: name, factory: factory) }
@@ -102,7 +105,7 @@ public final class ServerMetrics: Sendable {
     }
 
     /// Copies the store's figures into the gauges; called before each scrape.
-    func refresh(statistics: StoreStatistics, footprint: StoreFootprint?) {
+    func refresh(statistics: StoreStatistics, footprint: StoreFootprint?, hotTier: HotTierStatistics) {
         func set(_ name: String, _ value: some BinaryInteger) { storeGauges[name]?.record(Double(value)) }
         set("engram_writer_queue_depth", statistics.queueDepth)
         set("engram_store_batches", statistics.batchCount)
@@ -119,7 +122,16 @@ public final class ServerMetrics: Sendable {
             set("engram_semantic_entries", footprint.semanticEntryCount)
             set("engram_disk_lmdb_bytes", footprint.lmdbBytes)
             set("engram_disk_commit_log_bytes", footprint.commitLogBytes)
+            set("engram_disk_episodic_bytes", footprint.episodicBytes)
         }
+        set("engram_hot_tier_items", hotTier.itemCount)
+        set("engram_hot_tier_bytes_in_use", hotTier.bytesInUse)
+        set("engram_hot_tier_budget_bytes", hotTier.budgetBytes)
+        set("engram_hot_tier_evictions", hotTier.evictionCount)
+        set("engram_hot_tier_expirations", hotTier.expirationCount)
+        set("engram_long_term_cache_items", hotTier.longTermCache.itemCount)
+        set("engram_long_term_cache_hits", hotTier.longTermCache.hitCount)
+        set("engram_long_term_cache_misses", hotTier.longTermCache.missCount)
     }
 
     /// The Prometheus text exposition.

@@ -11,6 +11,8 @@ public struct StoreFootprint: Sendable, Equatable {
     public var lmdbBytes: UInt64 = 0
     /// Disk blocks the commit-log segments use (they are preallocated).
     public var commitLogBytes: UInt64 = 0
+    /// Disk blocks the episodic log's segments use.
+    public var episodicBytes: UInt64 = 0
 }
 
 extension EngramStore {
@@ -25,6 +27,7 @@ extension EngramStore {
         }
         footprint.lmdbBytes = Self.diskBytes(inDirectory: Path.join(configuration.directory, StoreLayout.lmdbDirectory))
         footprint.commitLogBytes = Self.diskBytes(inDirectory: Path.join(configuration.directory, StoreLayout.logDirectory))
+        footprint.episodicBytes = Self.diskBytes(inDirectory: Path.join(configuration.directory, EpisodicFormat.directory))
         return footprint
     }
 
