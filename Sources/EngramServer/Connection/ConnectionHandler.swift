@@ -87,6 +87,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
         server.register(ServerContext.RegisteredConnection(channel: context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop)), id: ObjectIdentifier(context.channel))
     }
 
+    /// The context holds this handler and this handler held the context: drop the reference so
+    /// the pair is freed. The channel is closed by now (`phase == .closed`), and every late
+    /// caller (a write completion, a timer) checks the phase before it touches the context.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        phase = .closed
+        self.context = nil
+    }
+
     func channelActive(context: ChannelHandlerContext) {
         let timeout = TimeAmount.milliseconds(Int64(server.limits.helloTimeoutMilliseconds))
         helloTimeout = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [self] in
@@ -292,6 +300,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Called by the mailbox after it answered a batch of writes.
     func flushAfterDrain() {
         dirtyInMailbox = false
+        guard phase != .closed else { return }
         resumeDecoding()
         flushOutput()
         updateReadPause()
