@@ -55,7 +55,6 @@ struct Bench: AsyncParsableCommand {
             .connectTimeout(.seconds(30))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(side: .client, frameBytesMax: 64 << 20)))
                     try channel.pipeline.syncOperations.addHandler(BenchConnection(workload: workload, run: state))
                 }
             }
