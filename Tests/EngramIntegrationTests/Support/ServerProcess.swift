@@ -110,6 +110,8 @@ struct TemporaryDirectory {
         path = String(cString: result!)
     }
 
+    /// `ENGRAM_TEST_KEEP=1` keeps the directory (and the server's log in it) for a failure's
+    /// post-mortem.
     func remove() {
         if getenv("ENGRAM_TEST_KEEP") != nil { return }
         var pid: pid_t = 0
