@@ -25,7 +25,8 @@ final class ServerProcess: Sendable {
         return parts.joined(separator: "/")
     }()
 
-    static func start(dataDirectory: String, arguments: [String] = []) throws -> ServerProcess {
+    /// `port` 0 picks a free one; a restart passes the previous port to keep clients' address.
+    static func start(dataDirectory: String, port: Int = 0, arguments: [String] = []) throws -> ServerProcess {
         let program = productsDirectory + "/engramd"
         var pipeDescriptors: [Int32] = [0, 0]
         guard pipe(&pipeDescriptors) == 0 else { throw TestFailure("pipe failed: errno \(errno)") }
@@ -36,7 +37,7 @@ final class ServerProcess: Sendable {
         posix_spawn_file_actions_addclose(&actions, pipeDescriptors[0])
         let logPath = dataDirectory + ".log"
         posix_spawn_file_actions_addopen(&actions, 2, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        let allArguments = [program, "--port", "0", "--admin-port", "0", "--data-directory", dataDirectory, "--log-level", "notice"] + arguments
+        let allArguments = [program, "--port", "\(port)", "--admin-port", "0", "--data-directory", dataDirectory, "--log-level", "notice"] + arguments
         let argv = allArguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
