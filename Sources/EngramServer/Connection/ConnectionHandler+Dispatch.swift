@@ -5,7 +5,9 @@ import NIOCore
 
 extension ConnectionHandler {
     /// Decodes one request frame, checks it against the connection's state and grants, and runs it.
-    func handle(_ frame: Frame) {
+    /// `receivedNanoseconds` is when the bytes were read: one clock reading per read burst, and
+    /// the start of every latency the metrics record for the burst's requests.
+    func handle(_ frame: Frame, receivedNanoseconds: UInt64) {
         let header = frame.header
         let request: Request
         do {
@@ -30,7 +32,7 @@ extension ConnectionHandler {
             answerError(.unauthenticated, "say hello with a token before \(header.opcode.name)", header)
             return
         }
-        execute(request, header)
+        execute(request, header, start: receivedNanoseconds)
     }
 
     /// Answers a request with an error and records it.
@@ -116,8 +118,7 @@ extension ConnectionHandler {
 
     // MARK: Execution
 
-    private func execute(_ request: Request, _ header: FrameHeader) {
-        let start = Self.now()
+    private func execute(_ request: Request, _ header: FrameHeader, start: UInt64) {
         switch request {
         case .hello:
             preconditionFailure("hello is handled before execute")

@@ -146,7 +146,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 guard let frame = try decoder.decodeFrame(&buffer) else { break }
                 requestsRead += 1
                 mailbox.requestCount.add(1, ordering: .relaxed)
-                handle(frame)
+                handle(frame, receivedNanoseconds: lastActivityNanoseconds)
             }
             if seenEndOfFile && buffer.readableBytes > 0 && !closing && !mustStopDecoding() {
                 _ = try decoder.decodeLast(buffer: &buffer, seenEOF: true)
