@@ -52,6 +52,14 @@ public struct Limits: Sendable, Equatable {
     public var checkpointLogBytes: Int = 32 << 20
     /// A checkpoint also runs this long after the previous one if anything was written.
     public var checkpointIntervalMilliseconds: Int = 5_000
+    /// LMDB file growth since the last checkpoint that starts a new one. The checkpoint's pinned
+    /// snapshot keeps LMDB from reusing the pages later commits free, so every commit writes new
+    /// pages at the end of the file until the next checkpoint moves the pin; this bounds that
+    /// growth (and the dirty pages the next checkpoint must sync) to about twice this figure.
+    public var checkpointLMDBGrowthBytes: Int = 64 << 20
+    /// How often a background thread starts writeback of LMDB's dirty pages, so a checkpoint's
+    /// `fdatasync` finds most of them already on their way to disk instead of stalling the writer.
+    public var writebackIntervalMilliseconds: Int = 20
 
     // MARK: LMDB
 
@@ -159,6 +167,8 @@ public struct Limits: Sendable, Equatable {
             ("batchBytesMax", batchBytesMax), ("commitLogSegmentBytes", commitLogSegmentBytes),
             ("checkpointLogBytes", checkpointLogBytes),
             ("checkpointIntervalMilliseconds", checkpointIntervalMilliseconds),
+            ("checkpointLMDBGrowthBytes", checkpointLMDBGrowthBytes),
+            ("writebackIntervalMilliseconds", writebackIntervalMilliseconds),
             ("appliedSyncDelayMilliseconds", appliedSyncDelayMilliseconds),
             ("lmdbReadersMax", lmdbReadersMax), ("lmdbDatabasesMax", lmdbDatabasesMax),
             ("scanCountMax", scanCountMax), ("scanBytesMax", scanBytesMax),
@@ -189,6 +199,7 @@ public struct Limits: Sendable, Equatable {
         try require(batchBytesMax + Self.commitLogOverheadBytes * 2 <= commitLogSegmentBytes, "a full batch (batchBytesMax \(batchBytesMax)) must fit one commit-log segment (commitLogSegmentBytes \(commitLogSegmentBytes))")
         try require(batchCountMax <= writerQueueDepthMax, "batchCountMax \(batchCountMax) exceeds writerQueueDepthMax \(writerQueueDepthMax): a batch could never fill")
         try require(mapBytes >= mapBytesMin, "mapBytes \(mapBytes) is below mapBytesMin \(mapBytesMin)")
+        try require(mapBytes >= checkpointLMDBGrowthBytes * 4, "mapBytes \(mapBytes) must hold at least four checkpoint intervals of growth (checkpointLMDBGrowthBytes \(checkpointLMDBGrowthBytes))")
         try require(mapBytes >= batchBytesMax * 4, "mapBytes \(mapBytes) must hold at least four full batches (batchBytesMax \(batchBytesMax))")
         try require(lmdbReadersMax >= 4, "lmdbReadersMax \(lmdbReadersMax) must leave room for the checkpoint pin and at least three readers")
         try require(scanBytesMax >= keyBytesMax + valueBytesMax, "scanBytesMax \(scanBytesMax) must hold at least one entry (\(keyBytesMax + valueBytesMax) bytes)")
