@@ -14,6 +14,19 @@ public struct Opcode: RawRepresentable, Sendable, Hashable, CustomStringConverti
     /// Server to client only: the server is shutting down.
     public static let goingAway = Opcode(rawValue: 0x0004)
 
+    public static let shortTermGet = Opcode(rawValue: 0x0101)
+    public static let shortTermMultiGet = Opcode(rawValue: 0x0102)
+    public static let shortTermPut = Opcode(rawValue: 0x0103)
+    public static let shortTermDelete = Opcode(rawValue: 0x0104)
+    public static let shortTermTouch = Opcode(rawValue: 0x0105)
+    public static let shortTermStats = Opcode(rawValue: 0x0106)
+
+    public static let episodicAppend = Opcode(rawValue: 0x0201)
+    public static let episodicReadRange = Opcode(rawValue: 0x0202)
+    public static let episodicScan = Opcode(rawValue: 0x0203)
+    public static let episodicFollow = Opcode(rawValue: 0x0204)
+    public static let episodicUnfollow = Opcode(rawValue: 0x0205)
+
     public static let longTermGet = Opcode(rawValue: 0x0301)
     public static let longTermPut = Opcode(rawValue: 0x0302)
     public static let longTermDelete = Opcode(rawValue: 0x0303)
@@ -28,14 +41,17 @@ public struct Opcode: RawRepresentable, Sendable, Hashable, CustomStringConverti
     /// Every request opcode version 1 defines, in wire order.
     public static let requests: [Opcode] = [
         .hello, .ping, .stats,
+        .shortTermGet, .shortTermMultiGet, .shortTermPut, .shortTermDelete, .shortTermTouch, .shortTermStats,
+        .episodicAppend, .episodicReadRange, .episodicScan, .episodicFollow, .episodicUnfollow,
         .longTermGet, .longTermPut, .longTermDelete, .longTermCompareAndSet, .longTermScan,
         .semanticPut, .semanticGet, .semanticDelete, .semanticScan,
     ]
 
-    /// Whether the request changes stored state (and so may carry durability flags).
+    /// Whether the request goes through the group-commit writer (and so may carry durability
+    /// flags). Short-term puts, deletes and touches change memory only and do not.
     public var writes: Bool {
         switch self {
-        case .longTermPut, .longTermDelete, .longTermCompareAndSet, .semanticPut, .semanticDelete: true
+        case .longTermPut, .longTermDelete, .longTermCompareAndSet, .semanticPut, .semanticDelete, .episodicAppend: true
         default: false
         }
     }
@@ -48,6 +64,17 @@ public struct Opcode: RawRepresentable, Sendable, Hashable, CustomStringConverti
         case .ping: "ping"
         case .stats: "stats"
         case .goingAway: "going_away"
+        case .shortTermGet: "short_term_get"
+        case .shortTermMultiGet: "short_term_multi_get"
+        case .shortTermPut: "short_term_put"
+        case .shortTermDelete: "short_term_delete"
+        case .shortTermTouch: "short_term_touch"
+        case .shortTermStats: "short_term_stats"
+        case .episodicAppend: "episodic_append"
+        case .episodicReadRange: "episodic_read_range"
+        case .episodicScan: "episodic_scan"
+        case .episodicFollow: "episodic_follow"
+        case .episodicUnfollow: "episodic_unfollow"
         case .longTermGet: "long_term_get"
         case .longTermPut: "long_term_put"
         case .longTermDelete: "long_term_delete"

@@ -22,6 +22,8 @@ struct Engram: AsyncParsableCommand {
             """,
         subcommands: [
             Ping.self, Stats.self, Get.self, Put.self, Delete.self, CompareAndSet.self, Scan.self,
+            ShortTermGet.self, ShortTermMultiGet.self, ShortTermPut.self, ShortTermDelete.self, ShortTermTouch.self, ShortTermStats.self,
+            Append.self, Episodes.self, ScanEpisodes.self, Follow.self,
             SemanticPut.self, SemanticGet.self, SemanticDelete.self, SemanticScan.self,
         ])
 }

@@ -18,6 +18,19 @@ public enum Request: Sendable, Hashable {
     case semanticGet(namespace: String, id: FactID)
     case semanticDelete(namespace: String, id: FactID)
     case semanticScan(namespace: String, after: FactID?, limit: UInt32)
+    case shortTermGet(namespace: String, key: [UInt8])
+    case shortTermMultiGet(namespace: String, keys: [[UInt8]])
+    case shortTermPut(namespace: String, key: [UInt8], ttl: WireTTL, value: [UInt8])
+    case shortTermDelete(namespace: String, key: [UInt8])
+    case shortTermTouch(namespace: String, key: [UInt8], ttl: WireTTL)
+    case shortTermStats
+    /// One episode (a batch of one) or a batch, applied all or none.
+    case episodicAppend(namespace: String, episodes: [WireNewEpisode])
+    case episodicReadRange(namespace: String, agent: String, range: WireEpisodeRange, order: WireEpisodeOrder, limit: UInt32)
+    case episodicScan(namespace: String, from: UInt64, limit: UInt32)
+    /// Empty `agents` or `kinds`: every agent, every kind.
+    case episodicFollow(namespace: String, from: UInt64, agents: [String], kinds: [UInt16])
+    case episodicUnfollow(followRequestID: UInt64)
 
     public var opcode: Opcode {
         switch self {
@@ -33,13 +46,28 @@ public enum Request: Sendable, Hashable {
         case .semanticGet: .semanticGet
         case .semanticDelete: .semanticDelete
         case .semanticScan: .semanticScan
+        case .shortTermGet: .shortTermGet
+        case .shortTermMultiGet: .shortTermMultiGet
+        case .shortTermPut: .shortTermPut
+        case .shortTermDelete: .shortTermDelete
+        case .shortTermTouch: .shortTermTouch
+        case .shortTermStats: .shortTermStats
+        case .episodicAppend: .episodicAppend
+        case .episodicReadRange: .episodicReadRange
+        case .episodicScan: .episodicScan
+        case .episodicFollow: .episodicFollow
+        case .episodicUnfollow: .episodicUnfollow
         }
     }
 
     /// The namespace the request addresses, for authorisation; nil for connection-level requests.
     public var namespace: String? {
         switch self {
-        case .hello, .ping, .stats: nil
+        case .hello, .ping, .stats, .shortTermStats, .episodicUnfollow: nil
+        case .shortTermGet(let namespace, _), .shortTermMultiGet(let namespace, _), .shortTermPut(let namespace, _, _, _),
+             .shortTermDelete(let namespace, _), .shortTermTouch(let namespace, _, _), .episodicAppend(let namespace, _),
+             .episodicReadRange(let namespace, _, _, _, _), .episodicScan(let namespace, _, _), .episodicFollow(let namespace, _, _, _):
+            namespace
         case .longTermGet(let namespace, _), .longTermPut(let namespace, _, _), .longTermDelete(let namespace, _, _),
              .longTermCompareAndSet(let namespace, _, _, _), .longTermScan(let namespace, _, _, _),
              .semanticPut(let namespace, _, _), .semanticGet(let namespace, _), .semanticDelete(let namespace, _),
@@ -93,6 +121,40 @@ public enum Request: Sendable, Hashable {
                 buffer.writeInteger(UInt8(0))
             }
             buffer.writeInteger(limit, endianness: .little)
+        case .shortTermGet(let namespace, let key), .shortTermDelete(let namespace, let key):
+            buffer.writeNamespace(namespace)
+            buffer.writeKey(key)
+        case .shortTermMultiGet(let namespace, let keys):
+            buffer.writeNamespace(namespace)
+            buffer.writeInteger(UInt16(truncatingIfNeeded: keys.count), endianness: .little)
+            for key in keys { buffer.writeKey(key) }
+        case .shortTermPut(let namespace, let key, let ttl, let value):
+            buffer.writeNamespace(namespace)
+            buffer.writeKey(key)
+            buffer.writeInteger(ttl.rawValue, endianness: .little)
+            buffer.writeValue(value)
+        case .shortTermTouch(let namespace, let key, let ttl):
+            buffer.writeNamespace(namespace)
+            buffer.writeKey(key)
+            buffer.writeInteger(ttl.rawValue, endianness: .little)
+        case .shortTermStats:
+            break
+        case .episodicAppend(let namespace, let episodes):
+            EpisodicCodec.encodeAppend(namespace, episodes, into: &buffer)
+        case .episodicReadRange(let namespace, let agent, let range, let order, let limit):
+            buffer.writeNamespace(namespace)
+            EpisodicCodec.writeAgent(agent, into: &buffer)
+            range.encode(into: &buffer)
+            buffer.writeInteger(order.rawValue)
+            buffer.writeInteger(limit, endianness: .little)
+        case .episodicScan(let namespace, let from, let limit):
+            buffer.writeNamespace(namespace)
+            buffer.writeInteger(from, endianness: .little)
+            buffer.writeInteger(limit, endianness: .little)
+        case .episodicFollow(let namespace, let from, let agents, let kinds):
+            EpisodicCodec.encodeFollow(namespace, from, agents, kinds, into: &buffer)
+        case .episodicUnfollow(let followRequestID):
+            buffer.writeInteger(followRequestID, endianness: .little)
         }
     }
 
@@ -131,6 +193,33 @@ public enum Request: Sendable, Hashable {
             guard hasAfter <= 1 else { throw reader.failure("has after is \(hasAfter), not 0 or 1") }
             let after = hasAfter == 1 ? try reader.readFactID() : nil
             request = .semanticScan(namespace: namespace, after: after, limit: try reader.read(UInt32.self, "limit"))
+        case .shortTermGet:
+            request = .shortTermGet(namespace: try reader.readNamespace(), key: try reader.readKey())
+        case .shortTermMultiGet:
+            request = try ShortTermCodec.decodeMultiGet(&reader)
+        case .shortTermPut:
+            request = .shortTermPut(namespace: try reader.readNamespace(), key: try reader.readKey(), ttl: WireTTL(rawValue: try reader.read(UInt32.self, "ttl")), value: try reader.readValue())
+        case .shortTermDelete:
+            request = .shortTermDelete(namespace: try reader.readNamespace(), key: try reader.readKey())
+        case .shortTermTouch:
+            request = .shortTermTouch(namespace: try reader.readNamespace(), key: try reader.readKey(), ttl: WireTTL(rawValue: try reader.read(UInt32.self, "ttl")))
+        case .shortTermStats:
+            request = .shortTermStats
+        case .episodicAppend:
+            request = try EpisodicCodec.decodeAppend(&reader)
+        case .episodicReadRange:
+            let namespace = try reader.readNamespace()
+            let agent = try EpisodicCodec.readAgent(&reader)
+            let range = try WireEpisodeRange.decode(&reader)
+            let rawOrder = try reader.read(UInt8.self, "order")
+            guard let order = WireEpisodeOrder(rawValue: rawOrder) else { throw reader.failure("order is \(rawOrder), not 0 or 1") }
+            request = .episodicReadRange(namespace: namespace, agent: agent, range: range, order: order, limit: try reader.read(UInt32.self, "limit"))
+        case .episodicScan:
+            request = .episodicScan(namespace: try reader.readNamespace(), from: try reader.read(UInt64.self, "from position"), limit: try reader.read(UInt32.self, "limit"))
+        case .episodicFollow:
+            request = try EpisodicCodec.decodeFollow(&reader)
+        case .episodicUnfollow:
+            request = .episodicUnfollow(followRequestID: try reader.read(UInt64.self, "follow request id"))
         default:
             return nil
         }

@@ -49,6 +49,20 @@ public enum Response: Sendable, Hashable {
     case longTermPage(entries: [WireEntry], resumeAfter: [UInt8]?)
     case fact(version: UInt64, fact: WireFact)
     case semanticPage(facts: [WireStoredFact], resumeAfter: FactID?)
+    /// A short-term get's value.
+    case shortTermValue([UInt8])
+    case multiGet([MultiGetEntry])
+    /// A success with no body (short-term put).
+    case empty
+    case receipts([WireEpisodeReceipt])
+    /// A range read's page; `next` continues it.
+    case episodePage(episodes: [WireEpisode], next: WireEpisodeRange?)
+    case episodeScanPage(episodes: [WireEpisode], nextPosition: UInt64, isAtEnd: Bool)
+    /// A follow's push frame (sent with the `more` flag): every matching episode below
+    /// `nextPosition` has been sent.
+    case followPush(nextPosition: UInt64, episodes: [WireEpisode])
+    /// A follow's last frame after an unfollow (no `more` flag).
+    case followEnd(nextPosition: UInt64)
     /// Server frame: the server read this many requests on the connection and closes after them.
     case goingAway(requestsRead: UInt64)
     case failure(Status, message: String)
@@ -91,6 +105,36 @@ public enum Response: Sendable, Hashable {
             }
         case .goingAway(let requestsRead):
             buffer.writeInteger(requestsRead, endianness: .little)
+        case .shortTermValue(let value):
+            buffer.writeValue(value)
+        case .multiGet(let entries):
+            ShortTermCodec.encodeMultiGet(entries, into: &buffer)
+        case .empty:
+            break
+        case .receipts(let receipts):
+            buffer.writeInteger(UInt16(truncatingIfNeeded: receipts.count), endianness: .little)
+            for receipt in receipts {
+                buffer.writeInteger(receipt.sequence, endianness: .little)
+                buffer.writeInteger(receipt.timestampMicroseconds, endianness: .little)
+                buffer.writeInteger(receipt.position, endianness: .little)
+            }
+        case .episodePage(let episodes, let next):
+            EpisodicCodec.encodeEpisodes(episodes, into: &buffer)
+            if let next {
+                buffer.writeInteger(UInt8(1))
+                next.encode(into: &buffer)
+            } else {
+                buffer.writeInteger(UInt8(0))
+            }
+        case .episodeScanPage(let episodes, let nextPosition, let isAtEnd):
+            EpisodicCodec.encodeEpisodes(episodes, into: &buffer)
+            buffer.writeInteger(nextPosition, endianness: .little)
+            buffer.writeInteger(isAtEnd ? UInt8(1) : 0)
+        case .followPush(let nextPosition, let episodes):
+            buffer.writeInteger(nextPosition, endianness: .little)
+            EpisodicCodec.encodeEpisodes(episodes, into: &buffer)
+        case .followEnd(let nextPosition):
+            buffer.writeInteger(nextPosition, endianness: .little)
         case .failure(_, let message):
             ErrorBody(message: message).encode(into: &buffer)
         }
@@ -100,6 +144,12 @@ public enum Response: Sendable, Hashable {
     public var status: Status {
         if case .failure(let status, _) = self { return status }
         return .ok
+    }
+
+    /// The flags the response frame carries: `more` on a follow's push frames.
+    public var flags: FrameFlags {
+        if case .followPush = self { return .more }
+        return []
     }
 
     public static func write(_ entry: WireEntry, into buffer: inout ByteBuffer) {
@@ -112,6 +162,16 @@ public enum Response: Sendable, Hashable {
         buffer.writeBytes(fact.id.bytes)
         buffer.writeInteger(fact.version, endianness: .little)
         fact.fact.encode(into: &buffer)
+    }
+
+    static func decodeStatistics(_ reader: inout BodyReader) throws(ProtocolError) -> [Statistic] {
+        let count = Int(try reader.read(UInt16.self, "count"))
+        var statistics: [Statistic] = []
+        for _ in 0..<count {
+            let name = try reader.readString(Int(try reader.read(UInt8.self, "name length")), "name")
+            statistics.append(Statistic(name, try reader.read(UInt64.self, "value")))
+        }
+        return statistics
     }
 
     /// Decodes a response frame. Bytes past the known fields are ignored (docs/PROTOCOL.md, "How
@@ -128,20 +188,35 @@ public enum Response: Sendable, Hashable {
         case .ping:
             return .pong(payload: try reader.readBytes(reader.remaining, "payload"))
         case .stats:
-            let count = Int(try reader.read(UInt16.self, "count"))
-            var statistics: [Statistic] = []
-            for _ in 0..<count {
-                let name = try reader.readString(Int(try reader.read(UInt8.self, "name length")), "name")
-                statistics.append(Statistic(name, try reader.read(UInt64.self, "value")))
-            }
-            return .stats(statistics)
+            return .stats(try Self.decodeStatistics(&reader))
         case .goingAway:
             return .goingAway(requestsRead: try reader.read(UInt64.self, "requests read"))
         case .longTermGet:
             return .value(version: try reader.read(UInt64.self, "version"), value: try reader.readValue())
         case .longTermPut, .longTermCompareAndSet, .semanticPut:
             return .version(try reader.read(UInt64.self, "version"))
-        case .longTermDelete, .semanticDelete:
+        case .shortTermGet:
+            return .shortTermValue(try reader.readValue())
+        case .shortTermMultiGet:
+            return try ShortTermCodec.decodeMultiGetResponse(&reader)
+        case .shortTermPut:
+            return .empty
+        case .shortTermStats:
+            return .stats(try Self.decodeStatistics(&reader))
+        case .episodicAppend:
+            return try EpisodicCodec.decodeReceipts(&reader)
+        case .episodicReadRange:
+            let episodes = try EpisodicCodec.decodeEpisodes(&reader)
+            let hasNext = try reader.read(UInt8.self, "has next")
+            return .episodePage(episodes: episodes, next: hasNext == 1 ? try WireEpisodeRange.decode(&reader) : nil)
+        case .episodicScan:
+            let episodes = try EpisodicCodec.decodeEpisodes(&reader)
+            return .episodeScanPage(episodes: episodes, nextPosition: try reader.read(UInt64.self, "next position"), isAtEnd: try reader.read(UInt8.self, "at end") == 1)
+        case .episodicFollow:
+            let nextPosition = try reader.read(UInt64.self, "next position")
+            guard header.flags.contains(.more) else { return .followEnd(nextPosition: nextPosition) }
+            return .followPush(nextPosition: nextPosition, episodes: try EpisodicCodec.decodeEpisodes(&reader))
+        case .longTermDelete, .semanticDelete, .shortTermDelete, .shortTermTouch, .episodicUnfollow:
             return .existed(try reader.read(UInt8.self, "existed") != 0)
         case .longTermScan:
             let count = Int(try reader.read(UInt32.self, "count"))

@@ -53,9 +53,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// The idle check: NIO's IdleStateHandler would cost a hop and a write promise per flush; one
     /// timer per connection that looks at the last activity costs nothing per request.
     private var idleCheck: Scheduled<Void>?
-    private var lastActivityNanoseconds: UInt64 = 0
+    var lastActivityNanoseconds: UInt64 = 0
     private var slowReaderTimeout: Scheduled<Void>?
     var namespaceCache: [String: CachedNamespace] = [:]
+    /// The namespace the connection used last and its role, matched by bytes on the short-term
+    /// fast path so a get or put builds no `String` for it.
+    var lastNamespace: (namespace: Namespace, role: Role?)?
+    /// Live episodic follows, by the request id that started them.
+    var follows: [UInt64: Follow] = [:]
 
     struct CachedNamespace {
         let namespace: Result<Namespace, EngramError>
@@ -111,6 +116,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         phase = .closed
+        endAllFollows { _ in .failure(.closed, message: "") }
         helloTimeout?.cancel()
         idleCheck?.cancel()
         slowReaderTimeout?.cancel()
@@ -263,7 +269,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             guard phase != .closed, !closing else { return }
             let timeoutNanoseconds = UInt64(server.limits.idleTimeoutMilliseconds) * 1_000_000
             let idleNanoseconds = Self.now() - lastActivityNanoseconds
-            if idleNanoseconds >= timeoutNanoseconds && inFlightCount == 0 {
+            if idleNanoseconds >= timeoutNanoseconds && inFlightCount == 0 && follows.isEmpty {
                 server.metrics.idleClosed.increment()
                 logger.debug("closing an idle connection")
                 closeNow()
@@ -361,6 +367,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Shutdown: stop reading, tell the client how many requests were read, finish them, close.
     func beginGoingAway() {
         guard phase == .awaitingHello || phase == .ready else { return }
+        endAllFollows { follow in .failure(.shuttingDown, message: "the server is shutting down; follow again from position \(follow.position)") }
         phase = .goingAway
         context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
         withOutput { buffer in
