@@ -5,6 +5,7 @@ import Testing
 /// Every request and response through the encoder and back through the decoder and codec.
 @Suite struct MessageRoundTripTests {
     static let id = FactID(bytes: Array(0..<16))
+    static let episode = WireEpisode(position: 11, sequence: 4, timestampMicroseconds: 1_767_225_600_000_000, agent: "engage-2", kind: 7, lead: id, campaign: FactID(bytes: Array(repeating: 3, count: 16)), body: Array("clicked".utf8))
     static let fact = WireFact(tags: ["lead", "hot"], vector: [0.5, -1.25, 3], body: Array("prefers email".utf8))
 
     static let requests: [Request] = [
@@ -27,6 +28,22 @@ import Testing
         .semanticDelete(namespace: "kb", id: id),
         .semanticScan(namespace: "kb", after: nil, limit: 10),
         .semanticScan(namespace: "kb", after: id, limit: 10),
+        .shortTermGet(namespace: "crm", key: Array("ctx".utf8)),
+        .shortTermMultiGet(namespace: "crm", keys: [Array("a".utf8), [0xFF, 0]]),
+        .shortTermPut(namespace: "crm", key: Array("ctx".utf8), ttl: .serverDefault, value: Array("v".utf8)),
+        .shortTermPut(namespace: "crm", key: Array("ctx".utf8), ttl: .never, value: []),
+        .shortTermPut(namespace: "crm", key: Array("ctx".utf8), ttl: .seconds(30), value: Array(repeating: 7, count: 300)),
+        .shortTermDelete(namespace: "crm", key: Array("ctx".utf8)),
+        .shortTermTouch(namespace: "crm", key: Array("ctx".utf8), ttl: .seconds(5)),
+        .shortTermStats,
+        .episodicAppend(namespace: "crm", episodes: [WireNewEpisode(agent: "a", kind: 1, body: [])]),
+        .episodicAppend(namespace: "crm", episodes: [WireNewEpisode(agent: "triage-1", kind: 65535, lead: id, campaign: FactID(bytes: Array(repeating: 9, count: 16)), body: Array("x".utf8)), WireNewEpisode(agent: "b", kind: 2, campaign: id, body: [1, 2])]),
+        .episodicReadRange(namespace: "crm", agent: "a", range: .all, order: .oldestFirst, limit: 10),
+        .episodicReadRange(namespace: "crm", agent: "a", range: .time(-5...1_000), order: .newestFirst, limit: 1),
+        .episodicScan(namespace: "crm", from: 0, limit: 100),
+        .episodicFollow(namespace: "crm", from: 1, agents: [], kinds: []),
+        .episodicFollow(namespace: "crm", from: 99, agents: ["a", "b"], kinds: [1, 2, 3]),
+        .episodicUnfollow(followRequestID: 12),
     ]
 
     @Test(arguments: requests)
@@ -57,6 +74,22 @@ import Testing
         (.semanticScan, .semanticPage(facts: [WireStoredFact(id: id, version: 4, fact: fact)], resumeAfter: id)),
         (.semanticScan, .semanticPage(facts: [], resumeAfter: nil)),
         (.goingAway, .goingAway(requestsRead: 17)),
+        (.shortTermGet, .shortTermValue(Array("v".utf8))),
+        (.shortTermGet, .shortTermValue([])),
+        (.shortTermMultiGet, .multiGet([.value(Array("1".utf8)), .absent, .notRead, .value([])])),
+        (.shortTermPut, .empty),
+        (.shortTermDelete, .existed(true)),
+        (.shortTermTouch, .existed(false)),
+        (.shortTermStats, .stats([Statistic("hot_tier.items", 4)])),
+        (.episodicAppend, .receipts([WireEpisodeReceipt(sequence: 1, timestampMicroseconds: -3, position: 9), WireEpisodeReceipt(sequence: 2, timestampMicroseconds: 5, position: 10)])),
+        (.episodicReadRange, .episodePage(episodes: [episode], next: .sequences(2...9))),
+        (.episodicReadRange, .episodePage(episodes: [], next: nil)),
+        (.episodicScan, .episodeScanPage(episodes: [episode, episode], nextPosition: 40, isAtEnd: true)),
+        (.episodicFollow, .followPush(nextPosition: 12, episodes: [episode])),
+        (.episodicFollow, .followPush(nextPosition: 1, episodes: [])),
+        (.episodicFollow, .followEnd(nextPosition: 12)),
+        (.episodicFollow, .failure(.shuttingDown, message: "stopping")),
+        (.episodicUnfollow, .existed(true)),
         (.longTermGet, .failure(.notFound, message: "")),
         (.longTermPut, .failure(.keyTooLarge, message: "key of 300 bytes exceeds keyBytesMax 256")),
     ]
@@ -64,10 +97,11 @@ import Testing
     @Test(arguments: responses)
     func responseRoundTrips(_ opcode: Opcode, _ response: Response) throws {
         var buffer = ByteBuffer()
-        FrameEncoder.writeFrame(into: &buffer, opcode: opcode, requestID: 5, status: response.status) { response.encodeBody(into: &$0) }
+        FrameEncoder.writeFrame(into: &buffer, opcode: opcode, requestID: 5, status: response.status, flags: response.flags) { response.encodeBody(into: &$0) }
         var decoder = FrameDecoder(side: .client, frameBytesMax: 1 << 20)
         let frame = try #require(try decoder.decodeFrame(&buffer))
         #expect(frame.header.status == response.status)
+        #expect(frame.header.flags == response.flags)
         #expect(try Response.decode(frame) == response)
     }
 
