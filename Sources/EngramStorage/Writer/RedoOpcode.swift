@@ -8,6 +8,14 @@ public enum RedoOpcode: UInt8, Sendable, CaseIterable {
     case semanticPut = 3
     case semanticDelete = 4
 
+    // Records (docs/RECORDS.md): 16 to 31.
+    case leadPut = 16
+    case leadDelete = 17
+    case campaignPut = 18
+    case campaignDelete = 19
+    case campaignMetricAppend = 20
+    case campaignMetricsDelete = 21
+
     /// Decodes one operation of this kind and applies it; replay's single dispatch point.
     func replay(from reader: inout ByteReader, in context: inout WriteContext) throws(EngramError) {
         switch self {
@@ -15,6 +23,12 @@ public enum RedoOpcode: UInt8, Sendable, CaseIterable {
         case .longTermDelete: try LongTermDeleteOperation.decode(from: &reader).apply(in: &context)
         case .semanticPut: try SemanticPutOperation.decode(from: &reader).apply(in: &context)
         case .semanticDelete: try SemanticDeleteOperation.decode(from: &reader).apply(in: &context)
+        case .leadPut: try LeadPutOperation.decode(from: &reader).apply(in: &context)
+        case .leadDelete: try LeadDeleteOperation.decode(from: &reader).apply(in: &context)
+        case .campaignPut: try CampaignPutOperation.decode(from: &reader).apply(in: &context)
+        case .campaignDelete: try CampaignDeleteOperation.decode(from: &reader).apply(in: &context)
+        case .campaignMetricAppend: try CampaignMetricAppendOperation.decode(from: &reader).apply(in: &context)
+        case .campaignMetricsDelete: try CampaignMetricsDeleteOperation.decode(from: &reader).apply(in: &context)
         }
     }
 }
