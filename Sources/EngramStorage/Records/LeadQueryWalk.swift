@@ -139,7 +139,9 @@ struct LeadQueryWalk {
                 let descending = RecordKeys.createdDescending(start.createdAt)
                 writer.appendBigEndian(descending == .max ? descending : descending + 1)
             } else if score == start.score {
-                start.appendTail(&writer)
+                writer.appendBigEndian(RecordKeys.createdDescending(start.createdAt))
+                writer.appendBigEndian(start.idHigh)
+                writer.appendBigEndian(start.idLow)
                 skipEqual = true
             } else {
                 writer.appendBigEndian(RecordKeys.createdDescending(start.createdAt))

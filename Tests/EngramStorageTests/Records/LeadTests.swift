@@ -7,7 +7,7 @@ import Testing
     let bob = testID(2)
 
     @Test func upsertStoresAndGetFindsByIDAndFoldedEmail() async throws {
-        try await withStore(limits: smallLimits()) { store, _ in
+        try await withStore(limits: recordLimits()) { store, _ in
             let stored = try await store.write(LeadUpsert(namespace: crm, id: ann, email: "Ann@Example.COM", name: "Ann", company: "ACME", source: "web",
                                                           category: "b2b", score: 87, status: "new", metadata: bytes("{\"utm\":\"x\"}")))
             #expect(stored.createdAtMicroseconds == stored.updatedAtMicroseconds, "a new lead is created at its batch time")
@@ -22,7 +22,7 @@ import Testing
     }
 
     @Test func createdAtIsKeptAndUpdatedAtAndVersionAdvance() async throws {
-        try await withStore(limits: smallLimits()) { store, _ in
+        try await withStore(limits: recordLimits()) { store, _ in
             let first = try await store.write(LeadUpsert(namespace: crm, id: ann, email: "ann@x.io", score: 10, status: "new", createdAtMicroseconds: 1_000))
             #expect(first.createdAtMicroseconds == 1_000, "an import keeps its creation time")
             try await Task.sleep(for: .milliseconds(2))
@@ -37,7 +37,7 @@ import Testing
     }
 
     @Test func aTakenEmailIsRefusedNamingTheLeadThatHasIt() async throws {
-        try await withStore(limits: smallLimits()) { store, _ in
+        try await withStore(limits: recordLimits()) { store, _ in
             _ = try await store.write(LeadUpsert(namespace: crm, id: ann, email: "ann@example.com", score: 1, status: "new"))
             let error = await engramError { _ = try await store.write(LeadUpsert(namespace: crm, id: bob, email: "ANN@example.com", score: 2, status: "new")) }
             #expect(error == EngramError(.alreadyExists, "email \"ANN@example.com\" already belongs to lead \(ann.uuidString) in namespace crm"))
@@ -52,7 +52,7 @@ import Testing
     }
 
     @Test func changingOrDeletingALeadFreesItsEmail() async throws {
-        try await withStore(limits: smallLimits()) { store, _ in
+        try await withStore(limits: recordLimits()) { store, _ in
             _ = try await store.write(LeadUpsert(namespace: crm, id: ann, email: "ann@a.io", score: 1, status: "new"))
             _ = try await store.write(LeadUpsert(namespace: crm, id: ann, email: "ann@b.io", score: 1, status: "new"))
             #expect(try store.leadGet(namespace: crm, email: "ann@a.io") == nil)
@@ -70,7 +70,7 @@ import Testing
     }
 
     @Test func uniquenessHoldsInsideOneBatch() async throws {
-        try await withStore(limits: smallLimits()) { store, _ in
+        try await withStore(limits: recordLimits()) { store, _ in
             let gate = BlockingCommand.Gate()
             let blocker = Task { try await store.write(BlockingCommand(gate: gate)) }
             try await gate.waitUntilEntered()
@@ -90,7 +90,7 @@ import Testing
     }
 
     @Test func invalidLeadsAreRefusedBeforeQueueing() async throws {
-        try await withStore(limits: smallLimits()) { (store: EngramStore, _: TemporaryDirectory) async throws in
+        try await withStore(limits: recordLimits()) { (store: EngramStore, _: TemporaryDirectory) async throws in
             func refused(_ command: LeadUpsert) async -> EngramError? {
                 await engramError { _ = try await store.write(command) }
             }

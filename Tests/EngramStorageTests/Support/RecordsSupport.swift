@@ -7,7 +7,7 @@ func testID(_ number: Int, high: UInt64 = 0) -> UUID {
     var bytes = [UInt8](repeating: 0, count: 16)
     for index in 0..<8 {
         bytes[index] = UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64(index)))
-        bytes[8 + index] = UInt8(truncatingIfNeeded: UInt64(number) >> (56 - 8 * UInt64(index)))
+        bytes[8 + index] = UInt8(truncatingIfNeeded: UInt64(truncatingIfNeeded: number) >> (56 - 8 * UInt64(index)))
     }
     return bytes.withUnsafeBytes { UUID(bytes: $0) }
 }
@@ -54,4 +54,12 @@ func unhex(_ text: String) -> [UInt8] {
     precondition(digits.count % 2 == 0, "odd hex digits")
     func value(_ digit: UInt8) -> UInt8 { digit <= UInt8(ascii: "9") ? digit - UInt8(ascii: "0") : (digit | 0x20) - UInt8(ascii: "a") + 10 }
     return stride(from: 0, to: digits.count, by: 2).map { value(digits[$0]) << 4 | value(digits[$0 + 1]) }
+}
+
+/// `smallLimits()` with a 1 GiB map (address space only): record workloads of many one-write
+/// batches dirty several pages each, and the checkpoint's pin keeps them until the next checkpoint.
+func recordLimits() -> Limits {
+    var limits = smallLimits()
+    limits.mapBytes = 1 << 30
+    return limits
 }
