@@ -26,7 +26,9 @@ struct LeadQueryWalk {
     let source: [UInt8]?
     let limit: Int
     let examineMax: Int
-    private var examined = 0
+    /// Index entries examined and seeks made: what the page cost (tests check the plans with it).
+    private(set) var examined = 0
+    private(set) var seeks = 0
     private var returned = 0
     private var lastReturned: LeadPosition?
     private var lastExamined: LeadPosition?
@@ -76,12 +78,14 @@ struct LeadQueryWalk {
             var entry: LMDBCursor.Entry?
             if let cursor {
                 let start = LeadPosition(cursor)
+                seeks += 1
                 entry = try withKey({ start.appendTail(&$0) }) { (key) throws(EngramError) in
                     var found = try lmdb.seek(atOrAfter: key)
                     if let current = found, current.key.elementsEqual(key) { found = try lmdb.next() }
                     return found
                 }
             } else {
+                seeks += 1
                 entry = try withKey({ $0.append(RecordKeys.scoreDescending(LeadLayout.scoreMax)) }) { (key) throws(EngramError) in try lmdb.seek(atOrAfter: key) }
             }
             while let position = try position(entry) {
@@ -89,6 +93,7 @@ struct LeadQueryWalk {
                 if position.createdAt < createdMin {
                     // Every later entry of this score is older: go to the next lower score.
                     if position.score == scoreMin { return nil }
+                    seeks += 1
                     entry = try withKey({ $0.append(RecordKeys.scoreDescending(position.score - 1)) }) { (key) throws(EngramError) in try lmdb.seek(atOrAfter: key) }
                     continue
                 }
@@ -106,6 +111,7 @@ struct LeadQueryWalk {
             var heads: [LeadPosition] = []
             heads.reserveCapacity(Int(LeadLayout.scoreMax - scoreMin) + 1)
             for score in scoreMin...LeadLayout.scoreMax {
+                seeks += 1
                 if let head = try firstHead(score: score, after: cursor.map(LeadPosition.init), lmdb) { heads.append(head) }
             }
             while !heads.isEmpty {
@@ -113,6 +119,7 @@ struct LeadQueryWalk {
                 for candidate in 1..<heads.count where heads[candidate].isNewer(than: heads[best]) { best = candidate }
                 let position = heads[best]
                 if case .finish(let next) = try consider(position, visit) { return next }
+                seeks += 1
                 let following = try withKey({ position.appendTail(&$0) }) { (key) throws(EngramError) -> LeadPosition? in
                     _ = try lmdb.seek(atOrAfter: key)
                     return try self.position(try lmdb.next())

@@ -38,16 +38,23 @@ extension EngramStore {
     /// in order, borrowed from LMDB's map for the call only: a server copies them into its
     /// response without decoding. Returns the cursor of the next page, nil when complete.
     public func leadQuery(namespace: Namespace, _ query: LeadQuery, _ body: (UnsafeRawBufferPointer) throws(EngramError) -> Void) throws(EngramError) -> LeadCursor? {
+        try leadQueryCounting(namespace: namespace, query, body).next
+    }
+
+    /// `leadQuery` with what the page cost: index entries examined and cursor seeks.
+    func leadQueryCounting(namespace: Namespace, _ query: LeadQuery, _ body: (UnsafeRawBufferPointer) throws(EngramError) -> Void) throws(EngramError) -> (next: LeadCursor?, examined: Int, seeks: Int) {
         try LongTermValidation.checkNamespace(namespace, limits: limits)
         try Self.validate(query, limits: limits)
         let tables = tables.records
         let limits = limits
-        return try read { (transaction) throws(EngramError) -> LeadCursor? in
+        return try read { (transaction) throws(EngramError) in
             var walk = LeadQueryWalk(transaction: transaction, tables: tables, namespace: namespace, query: query, limits: limits)
+            let next: LeadCursor?
             switch query.order {
-            case .scoreThenNewest: return try walk.runScoreOrder(after: query.cursor, body)
-            case .newest: return try walk.runNewestOrder(after: query.cursor, body)
+            case .scoreThenNewest: next = try walk.runScoreOrder(after: query.cursor, body)
+            case .newest: next = try walk.runNewestOrder(after: query.cursor, body)
             }
+            return (next, walk.examined, walk.seeks)
         }
     }
 
