@@ -12,6 +12,7 @@ import Testing
 
     struct Workload {
         var generator: SplitMix64
+        var durability = Durability.applied
         var model = LeadModel()
         var ids: [UUID] = []
         var inserted = 0
@@ -54,7 +55,7 @@ import Testing
                 let id = ids[index]
                 ids.swapAt(index, ids.count - 1)
                 ids.removeLast()
-                #expect(try await store.write(LeadDelete(namespace: crm, id: id), durability: .applied) == true)
+                #expect(try await store.write(LeadDelete(namespace: crm, id: id), durability: durability) == true)
                 model.delete(id)
                 deletes += 1
             }
@@ -63,12 +64,12 @@ import Testing
         mutating func put(_ lead: Lead, createdAt: Int64?, _ store: EngramStore) async throws {
             let existing = model.leads[lead.id]
             if let owner = model.owner(ofEmail: lead.email), owner != lead.id {
-                let error = await engramError { _ = try await store.write(upsert(lead, createdAt: createdAt), durability: .applied) }
+                let error = await engramError { _ = try await store.write(upsert(lead, createdAt: createdAt), durability: durability) }
                 #expect(error == EngramError(.alreadyExists, "email \"\(lead.email)\" already belongs to lead \(owner.uuidString) in namespace crm"))
                 conflicts += 1
                 return
             }
-            let stored = try await store.write(upsert(lead, createdAt: createdAt), durability: .applied)
+            let stored = try await store.write(upsert(lead, createdAt: createdAt), durability: durability)
             #expect(stored.email == lead.email && stored.score == lead.score && stored.status == lead.status && stored.source == lead.source)
             if let existing {
                 #expect(stored.createdAtMicroseconds == existing.createdAtMicroseconds)
