@@ -132,7 +132,7 @@ struct CampaignView {
     }
 
     func campaign() throws(EngramError) -> Campaign {
-        guard let name = String(validating: name, as: UTF8.self), let type = String(validating: type, as: UTF8.self) else {
+        guard let name = RecordText.string(name), let type = RecordText.string(type) else {
             throw EngramError(.corrupt, "a stored campaign's name or type is not UTF-8")
         }
         return Campaign(id: uuid, name: name, type: type, status: status, budgetCents: budgetCents, createdAtMicroseconds: createdAt,

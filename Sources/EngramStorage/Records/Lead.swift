@@ -170,14 +170,14 @@ struct LeadView {
     /// Copies the record out as a `Lead`; text that is not UTF-8 is `corrupt`, never repaired.
     func lead() throws(EngramError) -> Lead {
         func string(_ bytes: UnsafeRawBufferPointer, _ field: String) throws(EngramError) -> String {
-            guard let text = String(validating: bytes, as: UTF8.self) else {
+            guard let text = RecordText.string(bytes) else {
                 throw EngramError(.corrupt, "a stored lead's \(field) is not UTF-8")
             }
             return text
         }
         return Lead(id: uuid, email: try string(email, "email"), name: try string(name, "name"), company: try string(company, "company"),
                     source: try string(source, "source"), category: try string(category, "category"), score: Int(score),
-                    status: try string(status, "status"), metadata: Array(metadata), createdAtMicroseconds: createdAt,
+                    status: try string(status, "status"), metadata: RecordText.bytes(metadata), createdAtMicroseconds: createdAt,
                     updatedAtMicroseconds: updatedAt, version: version)
     }
 }

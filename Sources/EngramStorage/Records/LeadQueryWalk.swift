@@ -2,12 +2,13 @@ import FoundationEssentials
 
 /// Runs one page of a lead query in a read transaction (docs/RECORDS.md, "Lead query"): walks
 /// `lead_scores` (or `lead_statuses` under one status) in the query's order, reads each candidate's
-/// record, applies the source filter, and hands each matching record to the caller.
+/// record, applies the source filter, and hands each matching lead to the caller.
 ///
-/// Lives for one page, inside the transaction's closure; record bytes given to `visit` are
-/// borrowed for the call only.
+/// Lives for one page, inside the transaction's closure; what `visit` is given is borrowed for
+/// the call only.
 struct LeadQueryWalk {
-    typealias Visit = (UnsafeRawBufferPointer) throws(EngramError) -> Void
+    /// Receives each matching lead, parsed in place; borrowed for the call only.
+    typealias Visit = (LeadView) throws(EngramError) -> Void
 
     enum Step {
         case next
@@ -185,7 +186,7 @@ struct LeadQueryWalk {
                 throw EngramError(.corrupt, "\(index.name) entry of lead \(position.id.uuidString) has score \(position.score) and created_at \(position.createdAt), the record \(view.score) and \(view.createdAt)")
             }
             if let source, !view.source.elementsEqual(source) { return false }
-            if !full { try visit(record) }
+            if !full { try visit(view) }
             return true
         }
         lastExamined = position

@@ -28,9 +28,7 @@ extension EngramStore {
     public func leadQuery(namespace: Namespace, _ query: LeadQuery) throws(EngramError) -> LeadPage {
         var leads: [Lead] = []
         leads.reserveCapacity(min(max(query.limit, 0), limits.recordPageCountMax))
-        let next = try leadQuery(namespace: namespace, query) { (record) throws(EngramError) in
-            leads.append(try LeadView(record, source: "leads").lead())
-        }
+        let next = try leadQueryCounting(namespace: namespace, query) { (view) throws(EngramError) in leads.append(try view.lead()) }.next
         return LeadPage(leads: leads, next: next)
     }
 
@@ -38,11 +36,11 @@ extension EngramStore {
     /// in order, borrowed from LMDB's map for the call only: a server copies them into its
     /// response without decoding. Returns the cursor of the next page, nil when complete.
     public func leadQuery(namespace: Namespace, _ query: LeadQuery, _ body: (UnsafeRawBufferPointer) throws(EngramError) -> Void) throws(EngramError) -> LeadCursor? {
-        try leadQueryCounting(namespace: namespace, query, body).next
+        try leadQueryCounting(namespace: namespace, query) { (view) throws(EngramError) in try body(view.bytes) }.next
     }
 
     /// `leadQuery` with what the page cost: index entries examined and cursor seeks.
-    func leadQueryCounting(namespace: Namespace, _ query: LeadQuery, _ body: (UnsafeRawBufferPointer) throws(EngramError) -> Void) throws(EngramError) -> (next: LeadCursor?, examined: Int, seeks: Int) {
+    func leadQueryCounting(namespace: Namespace, _ query: LeadQuery, _ body: LeadQueryWalk.Visit) throws(EngramError) -> (next: LeadCursor?, examined: Int, seeks: Int) {
         try LongTermValidation.checkNamespace(namespace, limits: limits)
         try Self.validate(query, limits: limits)
         let tables = tables.records

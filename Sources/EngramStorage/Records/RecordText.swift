@@ -61,6 +61,22 @@ enum RecordText {
         byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
     }
 
+    /// A stored text as a `String`, nil if it is not UTF-8. Validated here, then decoded through
+    /// a typed buffer: `String(validating:as:)` is not specialised in the standard library and
+    /// spent most of a lead query's time in generic-metadata lookups.
+    static func string(_ bytes: UnsafeRawBufferPointer) -> String? {
+        guard UTF8Validation.firstInvalidOffset(bytes) == nil else { return nil }
+        return bytes.withMemoryRebound(to: UInt8.self) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// A copy of stored bytes, in one `memcpy`.
+    static func bytes(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, count in
+            if let base = buffer.baseAddress, bytes.count > 0 { UnsafeMutableRawPointer(base).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+            count = bytes.count
+        }
+    }
+
     static func folded(_ email: String) -> String {
         String(decoding: email.utf8.map(folded), as: UTF8.self)
     }

@@ -128,7 +128,7 @@ import Testing
             }
             let lastDay = LeadQuery(scoreMin: 81, createdAtOrAfterMicroseconds: now - Self.day, limit: 100)
             var leads: [Lead] = []
-            let scoreWalk = try store.leadQueryCounting(namespace: crm, lastDay) { (record) throws(EngramError) in leads.append(try LeadView(record, source: "test").lead()) }
+            let scoreWalk = try store.leadQueryCounting(namespace: crm, lastDay) { (view) throws(EngramError) in leads.append(try view.lead()) }
             #expect(leads == model.all(lastDay))
             #expect(leads.count == 60, "the leads of the last day with a score of 81 or more")
             #expect(scoreWalk.next == nil)
@@ -137,7 +137,7 @@ import Testing
 
             let qualified = LeadQuery(status: "qualified", limit: 100)
             leads = []
-            let statusWalk = try store.leadQueryCounting(namespace: crm, qualified) { (record) throws(EngramError) in leads.append(try LeadView(record, source: "test").lead()) }
+            let statusWalk = try store.leadQueryCounting(namespace: crm, qualified) { (view) throws(EngramError) in leads.append(try view.lead()) }
             #expect(leads == Array(model.all(qualified).prefix(100)))
             #expect(statusWalk.next != nil)
             #expect(statusWalk.examined == 101, "a full page and one entry of look-ahead")
@@ -145,7 +145,7 @@ import Testing
 
             let newest = LeadQuery(scoreMin: 81, createdAtOrAfterMicroseconds: now - Self.day, order: .newest, limit: 100)
             leads = []
-            let mergeWalk = try store.leadQueryCounting(namespace: crm, newest) { (record) throws(EngramError) in leads.append(try LeadView(record, source: "test").lead()) }
+            let mergeWalk = try store.leadQueryCounting(namespace: crm, newest) { (view) throws(EngramError) in leads.append(try view.lead()) }
             #expect(leads == model.all(newest))
             #expect(mergeWalk.examined == 60)
             #expect(mergeWalk.seeks <= 20 + 60, "one seek per score's run, then one per lead returned")
