@@ -20,11 +20,13 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // CRC-32C with the processor's instruction; Swift cannot reach it directly.
         .target(name: "CCRC32C"),
+        // Operating-system calls Swift's Glibc module does not import (sync_file_range).
+        .target(name: "CSystemShims"),
 
         // The storage engine: LMDB tier, commit log, group-commit writer. Imports no NIO.
         .target(
             name: "EngramStorage",
-            dependencies: ["CLMDB", "CLZ4", "CZstd", "CCRC32C"]
+            dependencies: ["CLMDB", "CLZ4", "CZstd", "CCRC32C", "CSystemShims"]
         ),
 
         // A child process for the crash tests: writes through the group-commit writer and prints

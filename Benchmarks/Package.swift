@@ -21,6 +21,32 @@ let package = Package(
             path: "Benchmarks/StorageBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // The hot tier in-process: gets and puts from 1 and 2 threads, bytes of overhead per item.
+        .executableTarget(
+            name: "HotTierBenchmarks",
+            dependencies: [
+                .product(name: "EngramStorage", package: "Engram"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/HotTierBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "EpisodicBenchmarks",
+            dependencies: [
+                .product(name: "EngramStorage", package: "Engram"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/EpisodicBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // Prints the episodic log's compression ratios on generated marketing events, with the
+        // same events as JSON lines through LZ4 and zstd for reference. Not a timing benchmark.
+        .executableTarget(
+            name: "EpisodicCompression",
+            dependencies: [.product(name: "EngramStorage", package: "Engram")],
+            path: "Benchmarks/EpisodicCompression"
+        ),
         // Leads as native records: durable inserts and the agents' queries (docs/PERFORMANCE.md, "Records").
         .executableTarget(
             name: "RecordsBenchmarks",

@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct CommitLogTests {
     static let segmentBytes = 1 << 20
-    static let recordBytesMax = 256 << 10
+    static let recordBytesMax = 512 << 10
 
     /// Writes `payloads` as batch records to a new log in `directory`, synced, and returns the
     /// byte offset where each record starts in the first segment.
@@ -48,7 +48,7 @@ import Testing
 
     static let payloads: [[UInt8]] = [
         bytes("first"),
-        [UInt8](repeating: 0x41, count: 4_000),                     // compresses
+        [UInt8](repeating: 0x41, count: 300_000),                   // large enough to be compressed
         (0..<3_000).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }, // barely compresses
         bytes("last"),
     ]
@@ -67,6 +67,12 @@ import Testing
         #expect(records.map(\.lsn) == [1, 2, 3, 4])
         #expect(records.map(\.payload) == Self.payloads)
         #expect(records.allSatisfy { $0.kind == .batch })
+        // The large payload went to disk as LZ4 (flag bit 0), the small ones raw.
+        let segment = try PosixFileSystem().open(try segments(directory.path)[0], create: false)
+        defer { segment.close() }
+        let flags = try records.map { try segment.read(byteCount: 1, at: $0.offset + Int64(CommitLogFormat.flagsOffset))[0] }
+        #expect(flags == [0, CommitLogFormat.flagCompressed, 0, 0])
+        #expect(records[2].offset - records[1].offset < 10_000)
         #expect(recovery.tailCut == nil)
         #expect(recovery.log.lastLSN == 4)
     }
@@ -215,6 +221,6 @@ import Testing
         handle.close()
         let (records, recovery) = try recover(directory.path)
         #expect(records.isEmpty)
-        #expect(recovery.tailCut?.reason == "a record length of 262145 bytes, over the limit of 262144")
+        #expect(recovery.tailCut?.reason == "a record length of 524289 bytes, over the limit of 524288")
     }
 }

@@ -1,3 +1,4 @@
+import Benchmark
 import CLMDB
 import Dispatch
 import EngramStorage
@@ -14,12 +15,13 @@ func makeTemporaryDirectory(_ label: String) -> String {
 }
 
 func removeDirectory(_ path: String) {
-    var pid: pid_t = 0
-    let argv = ["/bin/rm", "-rf", path].map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    if posix_spawn(&pid, "/bin/rm", nil, nil, argv, environ) == 0 {
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
+    var status = stat()
+    guard lstat(path, &status) == 0 else { return }
+    if (status.st_mode & S_IFMT) == S_IFDIR, let names = try? PosixFileSystem().contentsOfDirectory(path) {
+        for name in names { removeDirectory(path + "/" + name) }
+        rmdir(path)
+    } else {
+        unlink(path)
     }
 }
 

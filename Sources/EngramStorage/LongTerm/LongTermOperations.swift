@@ -53,6 +53,7 @@ struct LongTermPutOperation: RedoOperation {
                 }
             }
         }
+        context.noteLongTermChange(namespace: namespace, key: key)
     }
 }
 
@@ -79,6 +80,7 @@ struct LongTermDeleteOperation: RedoOperation {
         try NamespacedKey.with(namespace, key) { (storedKey) throws(EngramError) in
             _ = try context.delete(table, storedKey)
         }
+        context.noteLongTermChange(namespace: namespace, key: key)
     }
 }
 

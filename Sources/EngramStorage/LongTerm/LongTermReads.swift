@@ -37,19 +37,46 @@ extension EngramStore {
         }
     }
 
-    /// Calls `body` with the value's version and bytes, borrowed from LMDB's map for the call only
-    /// (no copy); returns nil without calling it when the key does not exist.
+    /// Calls `body` with the value's version and bytes, borrowed for the call only (no copy);
+    /// returns nil without calling it when the key does not exist.
+    ///
+    /// Reads through the hot tier's long-term cache (docs/HOT_TIER.md, "The long-term cache"): a
+    /// hit passes the cached bytes under the entry's stripe lock, so `body` must be short and
+    /// must not call into the store; a miss reads LMDB and fills the cache. A read that starts
+    /// after a write was acknowledged never sees an older value.
     public func withLongTermValue<Result>(
         namespace: Namespace,
         key: [UInt8],
         _ body: (UInt64, UnsafeRawBufferPointer) throws(EngramError) -> Result
     ) throws(EngramError) -> Result? {
         try LongTermValidation.check(namespace: namespace, key: key, limits: limits)
+        return try key.withBytes { (keyBytes) throws(EngramError) -> Result? in
+            try readThrough(namespace: namespace, key: keyBytes, body, beforeFill: nil)
+        }
+    }
+
+    /// The read-through path. `beforeFill` runs between the LMDB read and the cache fill; tests
+    /// use it to force a write into that gap.
+    func readThrough<Result>(
+        namespace: Namespace,
+        key: UnsafeRawBufferPointer,
+        _ body: (UInt64, UnsafeRawBufferPointer) throws(EngramError) -> Result,
+        beforeFill: (() -> Void)?
+    ) throws(EngramError) -> Result? {
+        let generation: UInt32
+        switch try hotTier.lookupLongTerm(namespace: namespace, key: key, body) {
+        case .hit(let result): return result
+        case .miss(let missGeneration): generation = missGeneration
+        }
+        // The read transaction begins after the generation was read: the argument in the doc
+        // needs the snapshot to be at least as new as the generation.
         let table = tables.longTerm
         return try read { (transaction) throws(EngramError) -> Result? in
             try NamespacedKey.with(namespace, key) { (storedKey) throws(EngramError) -> Result? in
                 guard let stored = try transaction.get(table, storedKey) else { return nil }
                 let decoded = try LongTermValueLayout.decode(stored, table: table.name)
+                beforeFill?()
+                hotTier.fillLongTerm(namespace: namespace, key: key, version: decoded.version, value: decoded.bytes, generation: generation)
                 return try body(decoded.version, decoded.bytes)
             }
         }

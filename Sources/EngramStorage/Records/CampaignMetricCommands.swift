@@ -16,13 +16,16 @@ public struct CampaignMetricAppend: WriteCommand {
         self.init(namespace: namespace, events: [event])
     }
 
-    public var payloadByteCount: Int { events.count * (namespace.bytes.count + MetricEventLayout.bytes + 6) }
+    public var payloadByteCount: Int { events.count * RedoFraming.operationBytes(namespaceBytes: namespace.bytes.count, bodyBytes: MetricEventLayout.bytes) }
 
     public func validate(_ limits: Limits) throws(EngramError) {
         try LongTermValidation.checkNamespace(namespace, limits: limits)
         guard !events.isEmpty else { throw EngramError(.invalidArgument, "a metric append needs at least one event") }
         guard events.count <= limits.campaignMetricAppendCountMax else {
             throw EngramError(.valueTooLarge, "\(events.count) events exceed campaignMetricAppendCountMax \(limits.campaignMetricAppendCountMax)")
+        }
+        guard payloadByteCount <= limits.batchBytesMax else {
+            throw EngramError(.valueTooLarge, "\(events.count) events take \(payloadByteCount) bytes, over batchBytesMax \(limits.batchBytesMax)")
         }
         for (index, event) in events.enumerated() {
             try RecordTime.check(event.timeMicroseconds, field: "event \(index) time", limits: limits)

@@ -1,6 +1,6 @@
 /// Takes checkpoints and restores the last one at open. Owned by the writer thread after open.
 ///
-/// A checkpoint: make the log durable; `fdatasync` LMDB's data file; read LMDB's two meta pages
+/// A checkpoint: sync the episodic segments written since the last one; make the log durable; `fdatasync` LMDB's data file; read LMDB's two meta pages
 /// back from disk; write them with the LSN to `checkpoint` (through a synced temporary file and a
 /// rename); pin a read transaction on the snapshot so LMDB cannot reuse its pages; release the
 /// previous pin; delete log segments the checkpoint covers.
@@ -9,6 +9,8 @@ final class Checkpointer {
     let fileSystem: any FileSystem
     let environment: LMDBEnvironment
     let dataFilePath: String
+    /// Its segments are synced first in every checkpoint (docs/EPISODIC.md, "Durability").
+    let episodicLog: EpisodicLog
     /// Read-only access to LMDB's data file, outside the injectable file layer: LMDB does its own
     /// I/O, so a simulated power loss does not apply to its file.
     private let dataFile: any FileHandle
@@ -16,9 +18,12 @@ final class Checkpointer {
     private var pin: LMDBTransaction?
     private(set) var lastCheckpointLSN: UInt64 = 0
     private(set) var lastCheckpointNanoseconds: UInt64 = 0
+    /// LMDB's last page number at the last checkpoint, to measure the file's growth since.
+    private(set) var lastCheckpointPageNumber = 0
 
-    init(directory: String, fileSystem: any FileSystem, environment: LMDBEnvironment) throws(EngramError) {
+    init(directory: String, fileSystem: any FileSystem, environment: LMDBEnvironment, episodicLog: EpisodicLog) throws(EngramError) {
         self.directory = directory
+        self.episodicLog = episodicLog
         self.fileSystem = fileSystem
         self.environment = environment
         self.dataFilePath = Path.join(Path.join(directory, StoreLayout.lmdbDirectory), "data.mdb")
@@ -31,6 +36,7 @@ final class Checkpointer {
 
     /// Makes LMDB's state at `lsn` the recovery point. Writer thread only, between batches.
     func checkpoint(lsn: UInt64, log: CommitLog) throws(EngramError) {
+        try episodicLog.syncForCheckpoint()
         try log.sync()
         try environment.sync()
         let pageBytes = environment.pageBytes
@@ -46,8 +52,14 @@ final class Checkpointer {
         pin = newPin
         lastCheckpointLSN = lsn
         lastCheckpointNanoseconds = monotonicNanoseconds()
+        lastCheckpointPageNumber = environment.info.me_last_pgno
         log.resetBytesSinceCheckpoint()
         try log.removeSegments(coveredBy: lsn)
+    }
+
+    /// Bytes LMDB's file has grown by since the last checkpoint.
+    var growthBytesSinceCheckpoint: Int {
+        max(0, environment.info.me_last_pgno - lastCheckpointPageNumber) * environment.pageBytes
     }
 
     /// Ends the pin; called when the store closes.

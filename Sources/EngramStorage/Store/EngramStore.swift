@@ -14,15 +14,19 @@ public final class EngramStore: Sendable {
     let environment: LMDBEnvironment
     let tables: Tables
     let writer: GroupCommitWriter
+    /// Short-term memory and the read-through cache of long-term values (docs/HOT_TIER.md),
+    /// sized by `Limits.hotTierBytes`. Volatile: empty at every open.
+    public let hotTier: HotTier
     private let lockDescriptor: Int32
     /// What open found and did: the checkpoint it started from, the records replayed, a cut tail.
     public let recovery: RecoveryReport
 
-    private init(configuration: StoreConfiguration, environment: LMDBEnvironment, tables: Tables, writer: GroupCommitWriter, lockDescriptor: Int32, recovery: RecoveryReport) {
+    private init(configuration: StoreConfiguration, environment: LMDBEnvironment, tables: Tables, writer: GroupCommitWriter, hotTier: HotTier, lockDescriptor: Int32, recovery: RecoveryReport) {
         self.configuration = configuration
         self.environment = environment
         self.tables = tables
         self.writer = writer
+        self.hotTier = hotTier
         self.lockDescriptor = lockDescriptor
         self.recovery = recovery
     }
@@ -37,8 +41,9 @@ public final class EngramStore: Sendable {
         try fileSystem.createDirectory(directory)
         let lockDescriptor = try lockDirectory(directory)
         do throws(EngramError) {
-            let opened = try StoreRecovery.run(configuration)
-            let store = EngramStore(configuration: configuration, environment: opened.environment, tables: opened.tables, writer: opened.writer, lockDescriptor: lockDescriptor, recovery: opened.report)
+            let hotTier = try HotTier(limits: configuration.limits, clock: configuration.hotTierClock)
+            let opened = try StoreRecovery.run(configuration, hotTier: hotTier)
+            let store = EngramStore(configuration: configuration, environment: opened.environment, tables: opened.tables, writer: opened.writer, hotTier: hotTier, lockDescriptor: lockDescriptor, recovery: opened.report)
             opened.writer.start()
             return store
         } catch {
@@ -140,4 +145,8 @@ public struct RecoveryReport: Sendable, Equatable {
     public var tailCut: TailCut?
     /// Whether the directory held no store before.
     public var createdNew: Bool
+    /// Torn tails found past the episodic log's checkpointed end and cut (docs/EPISODIC.md).
+    public var episodicTailCuts: [TailCut] = []
+    /// Damage found in the episodic log's checkpointed part; reads of those blocks fail.
+    public var episodicDamage: [EngramError] = []
 }

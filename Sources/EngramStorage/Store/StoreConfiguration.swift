@@ -9,12 +9,15 @@ public struct StoreConfiguration: Sendable {
     /// Receives notable events (a tail cut at recovery, a failed checkpoint). Called on the thread
     /// where the event happened; keep it short.
     public var eventHandler: (@Sendable (StoreEvent) -> Void)?
+    /// The hot tier's time, for TTLs; tests put a `HotTierManualClock` here.
+    public var hotTierClock: any HotTierClock
 
-    public init(directory: String, limits: Limits = .default, fileSystem: any FileSystem = PosixFileSystem(), eventHandler: (@Sendable (StoreEvent) -> Void)? = nil) {
+    public init(directory: String, limits: Limits = .default, fileSystem: any FileSystem = PosixFileSystem(), eventHandler: (@Sendable (StoreEvent) -> Void)? = nil, hotTierClock: any HotTierClock = HotTierCoarseClock()) {
         self.directory = directory
         self.limits = limits
         self.fileSystem = fileSystem
         self.eventHandler = eventHandler
+        self.hotTierClock = hotTierClock
     }
 }
 
@@ -26,6 +29,12 @@ public enum StoreEvent: Sendable, Equatable {
     case recovered(recordsReplayed: Int, checkpointLSN: UInt64, lastLSN: UInt64)
     /// A checkpoint failed; the previous one stays valid and the next attempt comes later.
     case checkpointFailed(EngramError)
+    /// Open found a torn block past the episodic log's checkpointed end and cut it; the log
+    /// replay re-appended every acknowledged episode.
+    case episodicTailCut(TailCut)
+    /// Open found damage in the episodic log's checkpointed part (a missing or short segment, a
+    /// bad header); reads of the damaged blocks fail with `.corrupt`.
+    case episodicDamage(EngramError)
     /// The store stopped taking writes after an error that leaves a batch's fate unknown (a failed
     /// `fdatasync`). Reads go on; a restart replays the log.
     case writesStopped(EngramError)

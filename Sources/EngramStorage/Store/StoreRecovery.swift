@@ -8,7 +8,7 @@ enum StoreRecovery {
         let report: RecoveryReport
     }
 
-    static func run(_ configuration: StoreConfiguration) throws(EngramError) -> Opened {
+    static func run(_ configuration: StoreConfiguration, hotTier: HotTier) throws(EngramError) -> Opened {
         let directory = configuration.directory
         let fileSystem = configuration.fileSystem
         let limits = configuration.limits
@@ -37,7 +37,9 @@ enum StoreRecovery {
             throw EngramError.corrupt("after restoring the checkpoint, LMDB holds LSN \(state.applied) but the checkpoint names \(checkpoint.lsn)", file: Path.join(directory, Checkpoint.fileName), offset: 0)
         }
 
-        var replayer = Replayer(environment: environment, tables: tables, limits: limits, versionCounter: state.versions)
+        let episodic = try EpisodicLog.open(dataDirectory: directory, fileSystem: fileSystem, limits: limits, environment: environment, tables: tables)
+        for cut in episodic.report.tailCuts { configuration.eventHandler?(.episodicTailCut(cut)) }
+        var replayer = Replayer(environment: environment, tables: tables, limits: limits, versionCounter: state.versions, episodicLog: episodic.log)
         let recovery = try CommitLog.recover(
             directory: logDirectory, fileSystem: fileSystem, segmentBytes: limits.commitLogSegmentBytes,
             recordBytesMax: limits.batchBytesMax + Limits.commitLogOverheadBytes + limits.batchCountMax * 64,
@@ -45,13 +47,15 @@ enum StoreRecovery {
         ) { (record) throws(EngramError) in try replayer.accept(record) }
         try replayer.finish()
         if let cut = recovery.tailCut { configuration.eventHandler?(.commitLogTailCut(cut)) }
+        let episodicDamage = episodic.report.damage + (try episodic.log.finishRecovery())
+        for damage in episodicDamage { configuration.eventHandler?(.episodicDamage(damage)) }
 
-        let checkpointer = try Checkpointer(directory: directory, fileSystem: fileSystem, environment: environment)
+        let checkpointer = try Checkpointer(directory: directory, fileSystem: fileSystem, environment: environment, episodicLog: episodic.log)
         let lastApplied = replayer.lastAppliedLSN ?? state.applied
         try checkpointer.checkpoint(lsn: lastApplied, log: recovery.log)
-        let report = RecoveryReport(checkpointLSN: checkpoint?.lsn ?? 0, recordsReplayed: replayer.recordsReplayed, batchesRolledBack: replayer.batchesRolledBack, tailCut: recovery.tailCut, createdNew: checkpoint == nil)
+        let report = RecoveryReport(checkpointLSN: checkpoint?.lsn ?? 0, recordsReplayed: replayer.recordsReplayed, batchesRolledBack: replayer.batchesRolledBack, tailCut: recovery.tailCut, createdNew: checkpoint == nil, episodicTailCuts: episodic.report.tailCuts, episodicDamage: episodicDamage)
         configuration.eventHandler?(.recovered(recordsReplayed: report.recordsReplayed, checkpointLSN: report.checkpointLSN, lastLSN: recovery.log.lastLSN))
-        let writer = GroupCommitWriter(environment: environment, tables: tables, limits: limits, log: recovery.log, checkpointer: checkpointer, lastAppliedLSN: lastApplied, versionCounter: replayer.versionCounter, eventHandler: configuration.eventHandler)
+        let writer = GroupCommitWriter(environment: environment, tables: tables, limits: limits, log: recovery.log, checkpointer: checkpointer, lastAppliedLSN: lastApplied, versionCounter: replayer.versionCounter, hotTier: hotTier, episodicLog: episodic.log, eventHandler: configuration.eventHandler)
         return Opened(environment: environment, tables: tables, writer: writer, report: report)
     }
 
@@ -105,13 +109,15 @@ struct Replayer {
     let tables: Tables
     let limits: Limits
     var versionCounter: UInt64
+    let episodicLog: EpisodicLog
     private var pending: CommitLogRecord?
     private(set) var lastAppliedLSN: UInt64?
     private(set) var recordsReplayed = 0
     private(set) var batchesRolledBack = 0
 
-    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, versionCounter: UInt64) {
+    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, versionCounter: UInt64, episodicLog: EpisodicLog) {
         self.environment = environment
+        self.episodicLog = episodicLog
         self.tables = tables
         self.limits = limits
         self.versionCounter = versionCounter
@@ -143,12 +149,13 @@ struct Replayer {
 
     private mutating func apply(_ record: CommitLogRecord) throws(EngramError) {
         let transaction = try environment.beginWrite()
+        let context: WriteContext
         do throws(EngramError) {
-            let counter = try record.payload.withBytes { (buffer) throws(EngramError) -> UInt64 in
+            context = try record.payload.withBytes { (buffer) throws(EngramError) -> WriteContext in
                 var reader = ByteReader(buffer, source: record.file, baseOffset: record.offset + Int64(CommitLogFormat.headerBytes))
                 let time = try reader.read(Int64.self, "the batch time")
                 let count = try reader.read(UInt32.self, "the operation count")
-                var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: time, versionCounter: versionCounter, payload: nil)
+                var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: time, versionCounter: versionCounter, payload: nil, episodicLog: episodicLog)
                 for _ in 0..<count {
                     let code = try reader.readUInt8("an opcode")
                     let length = Int(try reader.read(UInt32.self, "an operation length"))
@@ -160,16 +167,18 @@ struct Replayer {
                     guard body.isAtEnd else { throw body.failure("\(body.remaining) bytes left after a \(opcode) operation") }
                 }
                 guard reader.isAtEnd else { throw reader.failure("\(reader.remaining) bytes after the last operation") }
-                return context.versionCounter
+                return context
             }
             try transaction.writeUInt64(tables.meta, MetaKey.appliedLSN, record.lsn)
-            try transaction.writeUInt64(tables.meta, MetaKey.versionCounter, counter)
+            try transaction.writeUInt64(tables.meta, MetaKey.versionCounter, context.versionCounter)
             try transaction.commit()
-            versionCounter = counter
+            versionCounter = context.versionCounter
             lastAppliedLSN = record.lsn
         } catch {
             transaction.abort()
+            episodicLog.batchAborted()
             throw error
         }
+        if let failure = context.notifyCommitted() { throw failure }
     }
 }

@@ -9,15 +9,19 @@ struct Tables: Sendable {
     let longTerm: LMDBDatabase
     /// Semantic facts: `[u8 nsLength][ns][16-byte id]` → the fact (see `SemanticFact`).
     let semantic: LMDBDatabase
+    /// The episodic log's state, segment and block tables, indexes and unwritten block pieces;
+    /// every key starts with a kind byte (docs/EPISODIC.md, "The LMDB keyspace").
+    let episodic: LMDBDatabase
 
-    static let names = ["meta", "long_term", "semantic"]
+    static let names = ["meta", "long_term", "semantic", "episodic"]
 
     static func open(in environment: LMDBEnvironment, transaction: LMDBTransaction) throws(EngramError) -> Tables {
         Tables(
             records: try RecordTables.open(in: environment, transaction: transaction),
             meta: try environment.openDatabase("meta", in: transaction),
             longTerm: try environment.openDatabase("long_term", in: transaction),
-            semantic: try environment.openDatabase("semantic", in: transaction))
+            semantic: try environment.openDatabase("semantic", in: transaction),
+            episodic: try environment.openDatabase("episodic", in: transaction))
     }
 }
 

@@ -52,6 +52,14 @@ public struct Limits: Sendable, Equatable {
     public var checkpointLogBytes: Int = 32 << 20
     /// A checkpoint also runs this long after the previous one if anything was written.
     public var checkpointIntervalMilliseconds: Int = 5_000
+    /// LMDB file growth since the last checkpoint that starts a new one. The checkpoint's pinned
+    /// snapshot keeps LMDB from reusing the pages later commits free, so every commit writes new
+    /// pages at the end of the file until the next checkpoint moves the pin; this bounds that
+    /// growth (and the dirty pages the next checkpoint must sync) to about twice this figure.
+    public var checkpointLMDBGrowthBytes: Int = 64 << 20
+    /// How often a background thread starts writeback of LMDB's dirty pages, so a checkpoint's
+    /// `fdatasync` finds most of them already on their way to disk instead of stalling the writer.
+    public var writebackIntervalMilliseconds: Int = 20
 
     // MARK: LMDB
 
@@ -72,6 +80,63 @@ public struct Limits: Sendable, Equatable {
     /// Bytes of keys and values in one page of a scan, so a page of large values stays bounded.
     public var scanBytesMax: Int = 4 << 20
 
+    // MARK: Hot tier (docs/HOT_TIER.md)
+
+    /// Bytes of item storage, preallocated at open: short-term items and cached long-term values
+    /// together never use more. 256 MiB holds about a million items of 200 bytes.
+    public var hotTierBytes: Int = 256 << 20
+    /// A slab page, given to one size class at a time. It is also the largest item, as in
+    /// memcached: a bigger page wastes more when classes hold partly used pages.
+    public var hotTierSlabPageBytes: Int = 1 << 20
+    /// The smallest chunk: the 24-byte header plus a short namespace, key and value.
+    public var hotTierChunkBytesMin: Int = 48
+    /// Each size class's chunk is this percentage of the one before. 110 loses about 5 % of an item
+    /// to rounding (memcached's 125 loses about 11 %, which alone would pass the 64-byte per-item
+    /// overhead goal); the 95 classes it makes lean on page moves against calcification.
+    public var hotTierChunkGrowthPercent: Int = 110
+    /// Index locks (a power of two). With 64, two threads meet on one lock about once in 64
+    /// operations; more costs 128 bytes each and nothing else.
+    public var hotTierStripeCount: Int = 64
+    /// Budget bytes per index bucket (4 bytes each): with items of 256 bytes or more, chains
+    /// average one item or less; the index costs 1/64 of the budget.
+    public var hotTierBytesPerIndexBucket: Int = 256
+    /// The index and tables the hot tier keeps on top of its budget, so a large budget cannot
+    /// bring a large unplanned overhead with it; `validate()` computes them.
+    public var hotTierBookkeepingBytesMax: Int = 16 << 20
+    /// The TTL of a short-term put that names none: working memory outlives a conversation turn.
+    public var hotTierDefaultTTLSeconds: Int = 300
+    /// The longest TTL, 30 days: a longer one is more likely a Unix time sent as a TTL by mistake.
+    public var hotTierTTLSecondsMax: Int = 30 * 86_400
+    /// The share of the budget long-term cache entries may hold, so a burst of long-term reads
+    /// cannot push agents' working memory out.
+    public var hotTierLongTermCachePercentMax: Int = 50
+    /// Keys in one multi-get: bounds the work and the response of one request.
+    public var hotTierMultiGetKeyCountMax: Int = 1_000
+    /// Pages' worth of evicted chunks between two page-balance checks. At most one page moves per
+    /// check, so moves add at most 1/4 to the eviction churn.
+    public var hotTierRebalanceEvictedPages: Int = 4
+    // MARK: Episodic log (docs/EPISODIC.md)
+
+    /// Agent ids are short names (a role and a number), not data; every index key carries one.
+    public var episodeAgentBytesMax: Int = 64
+    /// An episode is an event's attributes (channel, page, UTM fields, a decision's reasons); a
+    /// document belongs in long-term memory. One record must fit one block.
+    public var episodeBodyBytesMax: Int = 32 << 10
+    /// Episodes in one append command, so one command cannot hold the writer for long.
+    public var episodeAppendCountMax: Int = 4_096
+    /// Raw record bytes in one block: enough repetition for LZ4, little to decompress per read.
+    public var episodicBlockBytes: Int = 64 << 10
+    /// Segment files are preallocated to this size, so a block write after commit cannot meet a
+    /// full disk; retention removes whole segments, so this is also its granularity.
+    public var episodicSegmentBytes: Int = 64 << 20
+    /// Retention keeps the newest segments whose bytes add up to at most this.
+    public var episodicRetentionBytes: Int = 64 << 30
+    /// Retention removes a sealed segment whose newest episode is older than this.
+    public var episodicRetentionSeconds: Int = 90 * 86_400
+    /// Episodes in one page of a range read or scan; a caller pages on with `next`.
+    public var episodeReadCountMax: Int = 10_000
+    /// Episodes a follower holds at once; a slow consumer reads the rest from the segments later.
+    public var episodeFollowPageCountMax: Int = 1_024
     // MARK: Records (docs/RECORDS.md)
 
     /// RFC 5321 limits a forward path to 256 octets with its angle brackets: 254 for the address.
@@ -134,9 +199,23 @@ public struct Limits: Sendable, Equatable {
             ("batchBytesMax", batchBytesMax), ("commitLogSegmentBytes", commitLogSegmentBytes),
             ("checkpointLogBytes", checkpointLogBytes),
             ("checkpointIntervalMilliseconds", checkpointIntervalMilliseconds),
+            ("checkpointLMDBGrowthBytes", checkpointLMDBGrowthBytes),
+            ("writebackIntervalMilliseconds", writebackIntervalMilliseconds),
             ("appliedSyncDelayMilliseconds", appliedSyncDelayMilliseconds),
             ("lmdbReadersMax", lmdbReadersMax), ("lmdbDatabasesMax", lmdbDatabasesMax),
             ("scanCountMax", scanCountMax), ("scanBytesMax", scanBytesMax),
+            ("hotTierBytes", hotTierBytes), ("hotTierSlabPageBytes", hotTierSlabPageBytes),
+            ("hotTierChunkBytesMin", hotTierChunkBytesMin), ("hotTierStripeCount", hotTierStripeCount),
+            ("hotTierBytesPerIndexBucket", hotTierBytesPerIndexBucket),
+            ("hotTierBookkeepingBytesMax", hotTierBookkeepingBytesMax),
+            ("hotTierTTLSecondsMax", hotTierTTLSecondsMax),
+            ("hotTierMultiGetKeyCountMax", hotTierMultiGetKeyCountMax),
+            ("hotTierRebalanceEvictedPages", hotTierRebalanceEvictedPages),
+            ("episodeAgentBytesMax", episodeAgentBytesMax), ("episodeBodyBytesMax", episodeBodyBytesMax),
+            ("episodeAppendCountMax", episodeAppendCountMax), ("episodicBlockBytes", episodicBlockBytes),
+            ("episodicSegmentBytes", episodicSegmentBytes), ("episodicRetentionBytes", episodicRetentionBytes),
+            ("episodicRetentionSeconds", episodicRetentionSeconds), ("episodeReadCountMax", episodeReadCountMax),
+            ("episodeFollowPageCountMax", episodeFollowPageCountMax),
         ]
         for (name, value) in positive {
             try require(value > 0, "\(name) must be positive, got \(value)")
@@ -152,9 +231,55 @@ public struct Limits: Sendable, Equatable {
         try require(batchBytesMax + Self.commitLogOverheadBytes * 2 <= commitLogSegmentBytes, "a full batch (batchBytesMax \(batchBytesMax)) must fit one commit-log segment (commitLogSegmentBytes \(commitLogSegmentBytes))")
         try require(batchCountMax <= writerQueueDepthMax, "batchCountMax \(batchCountMax) exceeds writerQueueDepthMax \(writerQueueDepthMax): a batch could never fill")
         try require(mapBytes >= mapBytesMin, "mapBytes \(mapBytes) is below mapBytesMin \(mapBytesMin)")
+        try require(mapBytes >= checkpointLMDBGrowthBytes * 4, "mapBytes \(mapBytes) must hold at least four checkpoint intervals of growth (checkpointLMDBGrowthBytes \(checkpointLMDBGrowthBytes))")
         try require(mapBytes >= batchBytesMax * 4, "mapBytes \(mapBytes) must hold at least four full batches (batchBytesMax \(batchBytesMax))")
         try require(lmdbReadersMax >= 4, "lmdbReadersMax \(lmdbReadersMax) must leave room for the checkpoint pin and at least three readers")
         try require(scanBytesMax >= keyBytesMax + valueBytesMax, "scanBytesMax \(scanBytesMax) must hold at least one entry (\(keyBytesMax + valueBytesMax) bytes)")
         try validateRecords(require)
+        try validateHotTier(require)
+    }
+
+    /// The hot tier's relations; the positive checks have run.
+    private func validateHotTier(_ require: (Bool, @autoclosure () -> String) throws(EngramError) -> Void) throws(EngramError) {
+        let page = hotTierSlabPageBytes
+        try require(page % 8 == 0 && page >= 1_024, "hotTierSlabPageBytes \(page) must be a multiple of 8 and at least 1024")
+        try require(hotTierBytes % page == 0, "hotTierBytes \(hotTierBytes) must be a whole number of slab pages (hotTierSlabPageBytes \(page))")
+        try require(hotTierBytes / page >= 2, "hotTierBytes \(hotTierBytes) must hold at least two slab pages of \(page) bytes")
+        try require(hotTierBytes < HotTierLayout.arenaBytesLimit, "hotTierBytes \(hotTierBytes) must be below \(HotTierLayout.arenaBytesLimit): chunk references are 32-bit counts of 8-byte units")
+        try require(hotTierChunkBytesMin >= HotTierLayout.headerBytes + 8, "hotTierChunkBytesMin \(hotTierChunkBytesMin) must hold the \(HotTierLayout.headerBytes)-byte header and 8 bytes")
+        try require(hotTierChunkBytesMin * 2 <= page, "hotTierChunkBytesMin \(hotTierChunkBytesMin) must be at most half of hotTierSlabPageBytes \(page)")
+        try require((105...200).contains(hotTierChunkGrowthPercent), "hotTierChunkGrowthPercent \(hotTierChunkGrowthPercent) must be 105 to 200")
+        let largestKeyItem = HotTierLayout.itemBytes(namespaceBytes: namespaceBytesMax, keyBytes: keyBytesMax, valueBytes: 0, isLongTermCache: true)
+        try require(largestKeyItem <= page, "hotTierSlabPageBytes \(page) must hold an item with the longest namespace and key (\(largestKeyItem) bytes)")
+        try require(hotTierStripeCount & (hotTierStripeCount - 1) == 0, "hotTierStripeCount \(hotTierStripeCount) must be a power of two")
+        let layout = HotTierLayout(self)
+        try require(layout.stripeCount <= layout.bucketCount, "hotTierStripeCount \(hotTierStripeCount) exceeds the \(layout.bucketCount) index buckets")
+        try require(layout.classCount <= HotTierLayout.classCountMax, "the size classes number \(layout.classCount), more than \(HotTierLayout.classCountMax); raise hotTierChunkGrowthPercent")
+        try require(layout.bookkeepingBytes <= hotTierBookkeepingBytesMax, "the hot tier's index and tables take \(layout.bookkeepingBytes) bytes, over hotTierBookkeepingBytesMax \(hotTierBookkeepingBytesMax); raise it or hotTierBytesPerIndexBucket")
+        try require(hotTierDefaultTTLSeconds >= 0 && hotTierDefaultTTLSeconds <= hotTierTTLSecondsMax, "hotTierDefaultTTLSeconds \(hotTierDefaultTTLSeconds) must be 0 to hotTierTTLSecondsMax \(hotTierTTLSecondsMax)")
+        try require(hotTierTTLSecondsMax <= HotTierLayout.ttlSecondsLimit, "hotTierTTLSecondsMax \(hotTierTTLSecondsMax) must be at most \(HotTierLayout.ttlSecondsLimit)")
+        try require((0...100).contains(hotTierLongTermCachePercentMax), "hotTierLongTermCachePercentMax \(hotTierLongTermCachePercentMax) must be 0 to 100")
+        try validateEpisodic(require)
+    }
+
+    /// The episodic log's relations: a record fits a block and a batch, a block fits a segment,
+    /// every index key fits LMDB, a block's record count fits its u16.
+    private func validateEpisodic(_ require: (Bool, @autoclosure () -> String) throws(EngramError) -> Void) throws(EngramError) {
+        try require(episodeAgentBytesMax <= 255, "episodeAgentBytesMax \(episodeAgentBytesMax) must fit its one-byte length prefix (255)")
+        let indexKey = namespaceBytesMax + episodeAgentBytesMax + EpisodicFormat.indexKeyOverheadBytes
+        try require(indexKey <= Self.lmdbKeyBytesMax, "namespaceBytesMax + episodeAgentBytesMax + \(EpisodicFormat.indexKeyOverheadBytes) bytes of framing = \(indexKey) exceeds LMDB's key limit of \(Self.lmdbKeyBytesMax)")
+        let record = episodeRecordBytesMax
+        try require(record <= episodicBlockBytes, "the largest episode record (\(record) bytes) must fit one block (episodicBlockBytes \(episodicBlockBytes))")
+        try require(record <= batchBytesMax, "the largest episode record (\(record) bytes) must fit one batch (batchBytesMax \(batchBytesMax))")
+        try require(episodicBlockBytes / EpisodicFormat.recordHeaderBytes <= Int(UInt16.max), "episodicBlockBytes \(episodicBlockBytes) could hold more records than a block's u16 count")
+        let block = EpisodicFormat.blockBytesMax(rawBytes: episodicBlockBytes)
+        try require(EpisodicFormat.segmentHeaderBytes + 2 * block <= episodicSegmentBytes, "episodicSegmentBytes \(episodicSegmentBytes) must hold the segment header and two of the largest blocks (\(block) bytes each)")
+        try require(episodicSegmentBytes <= Int(Int32.max), "episodicSegmentBytes \(episodicSegmentBytes) must stay below 2 GiB")
+        try require(episodicRetentionBytes >= episodicSegmentBytes, "episodicRetentionBytes \(episodicRetentionBytes) must keep at least one segment (episodicSegmentBytes \(episodicSegmentBytes))")
+    }
+
+    /// The largest record an episode can become (docs/EPISODIC.md, "Record").
+    var episodeRecordBytesMax: Int {
+        EpisodicFormat.recordHeaderBytes + namespaceBytesMax + episodeAgentBytesMax + 32 + episodeBodyBytesMax
     }
 }

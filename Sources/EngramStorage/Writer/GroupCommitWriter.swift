@@ -11,6 +11,9 @@ final class GroupCommitWriter: @unchecked Sendable {
     let tables: Tables
     let limits: Limits
     let eventHandler: (@Sendable (StoreEvent) -> Void)?
+    /// Whose long-term cache entries a committed batch invalidates.
+    let hotTier: HotTier
+    let episodicLog: EpisodicLog
 
     // Guarded by `lock`.
     private let lock = ConditionLock()
@@ -27,11 +30,14 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var lastAppliedLSN: UInt64
     private var versionCounter: UInt64
     private var payload = ByteWriter(capacity: 1 << 16)
+    /// The batch's changed long-term keys; moved into each batch's context so its capacity is reused.
+    private var changedLongTermKeys: [(namespace: Namespace, key: [UInt8])] = []
     private var oldestUnsyncedAcknowledgementNanoseconds: UInt64?
 
     let statistics = Lock(StoreStatistics())
+    private let writeback: WritebackKicker
 
-    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, log: CommitLog, checkpointer: Checkpointer, lastAppliedLSN: UInt64, versionCounter: UInt64, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
+    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, log: CommitLog, checkpointer: Checkpointer, lastAppliedLSN: UInt64, versionCounter: UInt64, hotTier: HotTier, episodicLog: EpisodicLog, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
         self.environment = environment
         self.tables = tables
         self.limits = limits
@@ -39,8 +45,11 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.checkpointer = checkpointer
         self.lastAppliedLSN = lastAppliedLSN
         self.versionCounter = versionCounter
+        self.hotTier = hotTier
         self.eventHandler = eventHandler
+        self.episodicLog = episodicLog
         self.queue = WriterQueue(capacity: limits.writerQueueDepthMax)
+        self.writeback = WritebackKicker(descriptor: environment.fileDescriptor, intervalMilliseconds: limits.writebackIntervalMilliseconds)
         statistics.withLock {
             $0.lastAppliedLSN = lastAppliedLSN
             $0.lastCheckpointLSN = checkpointer.lastCheckpointLSN
@@ -48,6 +57,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     func start() {
+        writeback.start()
         startThread(name: "engram-writer") { [self] in run() }
     }
 
@@ -82,6 +92,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         lock.withLock {
             while !threadFinished { lock.wait(untilNanoseconds: nil) }
         }
+        writeback.stop()
     }
 
     /// Stops the writer as `kill -9` would: queued writes are failed, nothing more is synced or
@@ -95,6 +106,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         lock.withLock {
             while !threadFinished { lock.wait(untilNanoseconds: nil) }
         }
+        writeback.stop()
     }
 
     // MARK: The writer thread
@@ -160,7 +172,9 @@ final class GroupCommitWriter: @unchecked Sendable {
             syncLogForAppliedWrites()
         }
         let intervalDue = now >= checkpointer.lastCheckpointNanoseconds + UInt64(limits.checkpointIntervalMilliseconds) * 1_000_000
-        if log.bytesSinceCheckpoint >= limits.checkpointLogBytes || (intervalDue && log.bytesSinceCheckpoint > 0) {
+        if log.bytesSinceCheckpoint >= limits.checkpointLogBytes
+            || (intervalDue && log.bytesSinceCheckpoint > 0)
+            || (log.bytesSinceCheckpoint > 0 && checkpointer.growthBytesSinceCheckpoint >= limits.checkpointLMDBGrowthBytes) {
             checkpoint()
         }
     }
@@ -194,6 +208,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         if !skipCheckpoint { checkpoint() }
         checkpointer.releasePin()
         log.close()
+        episodicLog.close()
         lock.withLock {
             threadFinished = true
             lock.broadcast()
@@ -229,9 +244,14 @@ final class GroupCommitWriter: @unchecked Sendable {
         BatchPayload.writeHeader(timeMicroseconds: batchTime, into: &payload)
         // The payload buffer moves into the context for the batch and back after, so its
         // capacity is reused and the context holds the only reference (no copy on write).
-        var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: batchTime, versionCounter: versionCounter, payload: payload)
+        var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: batchTime, versionCounter: versionCounter, payload: payload, episodicLog: episodicLog)
         payload = ByteWriter()
-        defer { payload = context.payload ?? ByteWriter() }
+        changedLongTermKeys.removeAll(keepingCapacity: true)
+        swap(&changedLongTermKeys, &context.changedLongTermKeys)
+        defer {
+            payload = context.payload ?? ByteWriter()
+            swap(&changedLongTermKeys, &context.changedLongTermKeys)
+        }
 
         var errors = [EngramError?](repeating: nil, count: batch.count)
         for (index, write) in batch.enumerated() {
@@ -242,6 +262,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             } catch {
                 if context.commandChangedState {
                     transaction.abort()
+                    context.notifyAborted()
                     failAll(batch, EngramError(error.code, "the batch of \(batch.count) writes was not applied: \(error.message)", errno: error.errno))
                     return
                 }
@@ -251,6 +272,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
         guard context.operationCount > 0 else {
             transaction.abort()
+            context.notifyAborted()
             complete(batch, errors)
             return
         }
@@ -261,6 +283,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             try log.append(kind: .batch, buffer: &context.payload!)
         } catch {
             transaction.abort()
+            context.notifyAborted()
             failAll(batch, error)
             return
         }
@@ -270,6 +293,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 try log.sync()
             } catch {
                 transaction.abort()
+                context.notifyAborted()
                 stopWrites(after: error)
                 failAll(batch, EngramError(error.code, "syncing the commit log failed, so whether this batch is durable is unknown; the store takes no more writes until it restarts: \(error.message)", errno: error.errno))
                 return
@@ -278,9 +302,18 @@ final class GroupCommitWriter: @unchecked Sendable {
         do {
             try transaction.commit()
         } catch {
+            context.notifyAborted()
             rollBack(lsn: lsn, after: error)
             failAll(batch, error)
             return
+        }
+        // The batch is durable (or applied) and committed whatever the participants' files do; a
+        // participant that cannot finish its after-commit work stops further writes.
+        if let failure = context.notifyCommitted() { stopWrites(after: failure) }
+        // LMDB holds the batch now; drop the cache entries it made stale before any request of
+        // the batch is acknowledged, so no read after an acknowledgement finds an old value.
+        for change in context.changedLongTermKeys {
+            hotTier.invalidateLongTerm(namespace: change.namespace, key: change.key)
         }
         lastAppliedLSN = lsn
         versionCounter = context.versionCounter

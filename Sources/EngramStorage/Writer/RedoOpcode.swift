@@ -7,6 +7,9 @@ public enum RedoOpcode: UInt8, Sendable, CaseIterable {
     case longTermDelete = 2
     case semanticPut = 3
     case semanticDelete = 4
+    case episodeAppend = 5
+    case episodicRetention = 6
+    case episodicSegmentSwap = 7
 
     // Records (docs/RECORDS.md): 16 to 31.
     case leadPut = 16
@@ -23,6 +26,9 @@ public enum RedoOpcode: UInt8, Sendable, CaseIterable {
         case .longTermDelete: try LongTermDeleteOperation.decode(from: &reader).apply(in: &context)
         case .semanticPut: try SemanticPutOperation.decode(from: &reader).apply(in: &context)
         case .semanticDelete: try SemanticDeleteOperation.decode(from: &reader).apply(in: &context)
+        case .episodeAppend: try EpisodeAppendOperation.decode(from: &reader).apply(in: &context)
+        case .episodicRetention: try EpisodicRetentionOperation.decode(from: &reader).apply(in: &context)
+        case .episodicSegmentSwap: try EpisodicSwapOperation.decode(from: &reader).apply(in: &context)
         case .leadPut: try LeadPutOperation.decode(from: &reader).apply(in: &context)
         case .leadDelete: try LeadDeleteOperation.decode(from: &reader).apply(in: &context)
         case .campaignPut: try CampaignPutOperation.decode(from: &reader).apply(in: &context)

@@ -18,20 +18,58 @@ public struct WriteContext {
     /// The payload of the batch's log record; nil while replaying.
     var payload: ByteWriter?
     private(set) var operationCount: UInt32 = 0
+    /// Long-term keys this batch put or deleted: the writer invalidates their cache entries after
+    /// the commit and before completing the batch (docs/HOT_TIER.md, "The long-term cache").
+    /// Ignored in replay, where the cache is empty.
+    var changedLongTermKeys: [(namespace: Namespace, key: [UInt8])] = []
+    /// The episodic log, whose operations buffer block writes until the batch commits.
+    let episodicLog: EpisodicLog
+    /// Tiers holding work outside LMDB until the batch's fate is known (see `BatchParticipant`).
+    private(set) var participants: [any BatchParticipant] = []
 
-    init(transaction: LMDBTransaction, tables: Tables, limits: Limits, batchTimeMicroseconds: Int64, versionCounter: UInt64, payload: ByteWriter?) {
+    init(transaction: LMDBTransaction, tables: Tables, limits: Limits, batchTimeMicroseconds: Int64, versionCounter: UInt64, payload: ByteWriter?, episodicLog: EpisodicLog) {
         self.transaction = transaction
         self.tables = tables
         self.limits = limits
         self.batchTimeMicroseconds = batchTimeMicroseconds
         self.versionCounter = versionCounter
         self.payload = payload
+        self.episodicLog = episodicLog
+    }
+
+    /// Registers `participant` to hear whether this batch commits or aborts; once per batch.
+    mutating func enlist(_ participant: any BatchParticipant) {
+        if !participants.contains(where: { $0 === participant }) { participants.append(participant) }
+    }
+
+    /// Tells every participant the transaction committed. All are told even if one fails; the
+    /// first failure is returned for the writer to stop on.
+    func notifyCommitted() -> EngramError? {
+        var firstFailure: EngramError? = nil
+        for participant in participants {
+            do throws(EngramError) {
+                try participant.batchCommitted()
+            } catch {
+                firstFailure = firstFailure ?? error
+            }
+        }
+        return firstFailure
+    }
+
+    /// Tells every participant the transaction was aborted.
+    func notifyAborted() {
+        for participant in participants { participant.batchAborted() }
     }
 
     /// The next version number for a value written in this batch.
     public mutating func nextVersion() -> UInt64 {
         versionCounter += 1
         return versionCounter
+    }
+
+    /// Records a long-term key whose cached value this batch makes stale.
+    mutating func noteLongTermChange(namespace: Namespace, key: [UInt8]) {
+        changedLongTermKeys.append((namespace, key))
     }
 
     /// Keeps the counter ahead of a version seen in replay.
@@ -84,4 +122,16 @@ public protocol RedoOperation {
     func encode(into writer: inout ByteWriter)
     static func decode(from reader: inout ByteReader) throws(EngramError) -> Self
     func apply(in context: inout WriteContext) throws(EngramError)
+}
+
+/// A tier that keeps work outside LMDB until its batch's fate is known: bytes for its own files
+/// written only after the commit, files created in the batch removed if it aborts. Writer thread
+/// only; enlisted through `WriteContext.enlist` by the redo operations that buffer such work, live
+/// and in replay alike.
+protocol BatchParticipant: AnyObject {
+    /// The batch's LMDB transaction committed. A throw stops the store's writes, as a failed log
+    /// sync does: the batch is durable in the log, and a restart replays it.
+    func batchCommitted() throws(EngramError)
+    /// The batch's LMDB transaction was aborted: drop everything buffered for it.
+    func batchAborted()
 }
