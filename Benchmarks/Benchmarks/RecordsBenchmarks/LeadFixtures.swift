@@ -43,6 +43,12 @@ final class LeadWriteFixture: @unchecked Sendable {
     }
 
     func close() {
+        if let statistics = store?.statistics {
+            // On stderr, beside package-benchmark's table: how full the batches were.
+            let line = "writer: \(statistics.writeCount) writes in \(statistics.batchCount) batches (\(statistics.writeCount / max(1, statistics.batchCount)) a batch), \(statistics.syncCount) syncs, \(statistics.checkpointCount) checkpoints\n"
+            let bytes = Array(line.utf8)
+            _ = write(2, bytes, bytes.count)
+        }
         store?.close()
         store = nil
         removeDirectory(directory)
