@@ -116,6 +116,33 @@ import Testing
         }
     }
 
+    /// Namespaces whose names are prefixes of each other see only their own leads, in every index.
+    @Test func namespacesNeverSeeEachOthersLeads() async throws {
+        try await withStore(limits: recordLimits()) { store, _ in
+            let names = ["a", "ab", "abc", "b"].map { try! Namespace($0) }
+            for (index, namespace) in names.enumerated() {
+                for number in 0..<5 {
+                    _ = try await store.write(LeadUpsert(namespace: namespace, id: testID(index * 10 + number), email: "same\(number)@x.io", score: 90,
+                                                         status: "new", createdAtMicroseconds: 1_000))
+                }
+            }
+            for (index, namespace) in names.enumerated() {
+                let expected = (0..<5).map { testID(index * 10 + $0) }
+                for order in [LeadQuery.Order.scoreThenNewest, .newest] {
+                    #expect(try store.leadQuery(namespace: namespace, LeadQuery(order: order, limit: 100)).leads.map(\.id) == expected)
+                    #expect(try store.leadQuery(namespace: namespace, LeadQuery(status: "new", order: order, limit: 100)).leads.map(\.id) == expected)
+                }
+                #expect(try store.leadGet(namespace: namespace, email: "same0@x.io")?.id == testID(index * 10))
+            }
+            #expect(try store.checkRecordsConsistency().leadCount == 20)
+            // A status that is a prefix of another sees only its own leads.
+            _ = try await store.write(LeadUpsert(namespace: names[0], id: testID(99), email: "newer@x.io", score: 95, status: "newer"))
+            #expect(try store.leadQuery(namespace: names[0], LeadQuery(status: "new", limit: 100)).leads.map(\.id) == (0..<5).map { testID($0) })
+            #expect(try store.leadQuery(namespace: names[0], LeadQuery(status: "newer", limit: 100)).leads.map(\.id) == [testID(99)])
+            #expect(try store.leadQuery(namespace: names[0], LeadQuery(status: "ne", limit: 100)).leads == [])
+        }
+    }
+
     @Test func theUpsertRequestFormDecodes() throws {
         let lead = Lead(id: ann, email: "a@b.c", name: "A", score: 9, status: "new", metadata: bytes("[]"), createdAtMicroseconds: -1, updatedAtMicroseconds: 0, version: 0)
         let request = try LeadUpsert(namespace: crm, request: lead.record)
