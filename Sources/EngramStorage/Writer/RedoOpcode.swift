@@ -11,6 +11,14 @@ public enum RedoOpcode: UInt8, Sendable, CaseIterable {
     case episodicRetention = 6
     case episodicSegmentSwap = 7
 
+    // Records (docs/RECORDS.md): 16 to 31.
+    case leadPut = 16
+    case leadDelete = 17
+    case campaignPut = 18
+    case campaignDelete = 19
+    case campaignMetricAppend = 20
+    case campaignMetricsDelete = 21
+
     /// Decodes one operation of this kind and applies it; replay's single dispatch point.
     func replay(from reader: inout ByteReader, in context: inout WriteContext) throws(EngramError) {
         switch self {
@@ -21,6 +29,12 @@ public enum RedoOpcode: UInt8, Sendable, CaseIterable {
         case .episodeAppend: try EpisodeAppendOperation.decode(from: &reader).apply(in: &context)
         case .episodicRetention: try EpisodicRetentionOperation.decode(from: &reader).apply(in: &context)
         case .episodicSegmentSwap: try EpisodicSwapOperation.decode(from: &reader).apply(in: &context)
+        case .leadPut: try LeadPutOperation.decode(from: &reader).apply(in: &context)
+        case .leadDelete: try LeadDeleteOperation.decode(from: &reader).apply(in: &context)
+        case .campaignPut: try CampaignPutOperation.decode(from: &reader).apply(in: &context)
+        case .campaignDelete: try CampaignDeleteOperation.decode(from: &reader).apply(in: &context)
+        case .campaignMetricAppend: try CampaignMetricAppendOperation.decode(from: &reader).apply(in: &context)
+        case .campaignMetricsDelete: try CampaignMetricsDeleteOperation.decode(from: &reader).apply(in: &context)
         }
     }
 }
