@@ -33,6 +33,20 @@ public struct Opcode: RawRepresentable, Sendable, Hashable, CustomStringConverti
     public static let longTermCompareAndSet = Opcode(rawValue: 0x0304)
     public static let longTermScan = Opcode(rawValue: 0x0305)
 
+    public static let leadUpsert = Opcode(rawValue: 0x0501)
+    public static let leadGet = Opcode(rawValue: 0x0502)
+    public static let leadGetByEmail = Opcode(rawValue: 0x0503)
+    public static let leadDelete = Opcode(rawValue: 0x0504)
+    public static let leadQuery = Opcode(rawValue: 0x0505)
+    public static let campaignUpsert = Opcode(rawValue: 0x0511)
+    public static let campaignGet = Opcode(rawValue: 0x0512)
+    public static let campaignDelete = Opcode(rawValue: 0x0513)
+    public static let campaignQuery = Opcode(rawValue: 0x0514)
+    public static let metricAppend = Opcode(rawValue: 0x0521)
+    public static let campaignSummary = Opcode(rawValue: 0x0522)
+    public static let activeCampaignSummaries = Opcode(rawValue: 0x0523)
+    public static let campaignHourly = Opcode(rawValue: 0x0524)
+
     public static let semanticPut = Opcode(rawValue: 0x0401)
     public static let semanticGet = Opcode(rawValue: 0x0402)
     public static let semanticDelete = Opcode(rawValue: 0x0403)
@@ -45,13 +59,17 @@ public struct Opcode: RawRepresentable, Sendable, Hashable, CustomStringConverti
         .episodicAppend, .episodicReadRange, .episodicScan, .episodicFollow, .episodicUnfollow,
         .longTermGet, .longTermPut, .longTermDelete, .longTermCompareAndSet, .longTermScan,
         .semanticPut, .semanticGet, .semanticDelete, .semanticScan,
+        .leadUpsert, .leadGet, .leadGetByEmail, .leadDelete, .leadQuery,
+        .campaignUpsert, .campaignGet, .campaignDelete, .campaignQuery,
+        .metricAppend, .campaignSummary, .activeCampaignSummaries, .campaignHourly,
     ]
 
     /// Whether the request goes through the group-commit writer (and so may carry durability
     /// flags). Short-term puts, deletes and touches change memory only and do not.
     public var writes: Bool {
         switch self {
-        case .longTermPut, .longTermDelete, .longTermCompareAndSet, .semanticPut, .semanticDelete, .episodicAppend: true
+        case .longTermPut, .longTermDelete, .longTermCompareAndSet, .semanticPut, .semanticDelete, .episodicAppend,
+             .leadUpsert, .leadDelete, .campaignUpsert, .campaignDelete, .metricAppend: true
         default: false
         }
     }
@@ -80,6 +98,19 @@ public struct Opcode: RawRepresentable, Sendable, Hashable, CustomStringConverti
         case .longTermDelete: "long_term_delete"
         case .longTermCompareAndSet: "long_term_compare_and_set"
         case .longTermScan: "long_term_scan"
+        case .leadUpsert: "lead_upsert"
+        case .leadGet: "lead_get"
+        case .leadGetByEmail: "lead_get_by_email"
+        case .leadDelete: "lead_delete"
+        case .leadQuery: "lead_query"
+        case .campaignUpsert: "campaign_upsert"
+        case .campaignGet: "campaign_get"
+        case .campaignDelete: "campaign_delete"
+        case .campaignQuery: "campaign_query"
+        case .metricAppend: "campaign_metric_append"
+        case .campaignSummary: "campaign_summary"
+        case .activeCampaignSummaries: "active_campaign_summaries"
+        case .campaignHourly: "campaign_hourly"
         case .semanticPut: "semantic_put"
         case .semanticGet: "semantic_get"
         case .semanticDelete: "semantic_delete"

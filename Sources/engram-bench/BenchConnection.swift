@@ -8,6 +8,9 @@ struct Workload: Sendable {
         case get
         case put
         case ping
+        /// Short-term (hot tier) get and put: memory only, answered on the event loop.
+        case hotGet = "hot-get"
+        case hotPut = "hot-put"
     }
 
     let operation: Operation
@@ -187,10 +190,13 @@ final class BenchConnection: ChannelInboundHandler {
         case .get: request = .longTermGet(namespace: workload.namespace, key: key)
         case .put: request = .longTermPut(namespace: workload.namespace, key: key, value: workload.value)
         case .ping: request = .ping(payload: [])
+        case .hotGet: request = .shortTermGet(namespace: workload.namespace, key: key)
+        case .hotPut: request = .shortTermPut(namespace: workload.namespace, key: key, ttl: .serverDefault, value: workload.value)
         }
         var buffer = ByteBuffer()
         FrameEncoder.write(request, requestID: 1, flags: workload.operation == .put ? workload.flags : [], into: &buffer)
-        // header, [u8 length][namespace], [u16 length], then "key:".
+        // header, [u8 length][namespace], [u16 length], then "key:" (the same for every operation
+        // with a key).
         let digitsOffset = FrameHeader.byteCount + 1 + workload.namespace.utf8.count + 2 + 4
         return Template(frame: Array(buffer.readableBytesView), keyDigitsOffset: workload.operation == .ping ? nil : digitsOffset)
     }

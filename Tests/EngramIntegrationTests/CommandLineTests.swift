@@ -89,6 +89,30 @@ import Testing
         }
     }
 
+    @Test func recordsCommands() async throws {
+        try await withServer { server in
+            let port = server.port
+            let lead = "6f1c2a9e-0b7d-4e21-9c3a-5d8e7f6a1b2c"
+            let campaign = "00112233-4455-6677-8899-aabbccddeeff"
+            let upserted = engram(port, ["lead-upsert", "--id", lead, "--email", "Ann@Example.com", "--score", "87", "--source", "web"])
+            #expect(upserted.status == 0)
+            #expect(upserted.output.hasPrefix("\(lead) Ann@Example.com score 87 new (version "))
+            #expect(engram(port, ["lead-get", "--email", "ann@example.com", "--json"]).output.hasPrefix("{\"id\":\"\(lead)\",\"version\":"))
+            #expect(engram(port, ["leads", "--score-min", "90"]) == Outcome(0, "(empty)\n"))
+            #expect(engram(port, ["lead-upsert", "--email", "ann@example.com", "--score", "3"]).status == 2)
+            #expect(engram(port, ["campaign-upsert", "--id", campaign, "--name", "Spring", "--status", "active", "--budget-cents", "125000"]).output.hasPrefix("\(campaign) Spring [email, active] budget 1250.00 (version "))
+            #expect(engram(port, ["metric-append", campaign, "--sent", "100", "--opened", "40", "--clicked", "10", "--converted", "2", "--time", "3600000000"]).status == 0)
+            #expect(engram(port, ["campaign-summary", campaign]).output.hasSuffix("\n  1 events: sent 100, opened 40 (40.0 %), clicked 10 (10.0 %), converted 2 (2.0 %)\n"))
+            #expect(engram(port, ["hourly", campaign]) == Outcome(0, "1970-01-01T01:00:00.000000Z 1 events: sent 100, opened 40 (40.0 %), clicked 10 (10.0 %), converted 2 (2.0 %)\n"))
+            #expect(engram(port, ["active-summaries", "--json"]).output.contains("\"sent\":100,\"opened\":40,\"clicked\":10,\"converted\":2,\"open_rate\":0.4,"))
+            #expect(engram(port, ["campaigns", "--status", "paused"]) == Outcome(0, "(empty)\n"))
+            #expect(engram(port, ["campaign-delete", campaign]) == Outcome(0, "OK (deleted)\n"))
+            #expect(engram(port, ["campaign-get", campaign]) == Outcome(1, "(not found)\n"))
+            #expect(engram(port, ["lead-delete", lead]) == Outcome(0, "OK (deleted)\n"))
+            #expect(engram(port, ["campaigns", "--status", "bogus"]).status == 64)
+        }
+    }
+
     @Test func anUnreachableServerExitsWithThree() {
         #expect(engram(1, ["st-get", "k"]).status == 3)
     }

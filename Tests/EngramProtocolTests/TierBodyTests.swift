@@ -95,3 +95,41 @@ import Testing
         }
     }
 }
+
+/// Records bodies that do not match their layout.
+@Suite struct RecordBodyTests {
+    func error(_ opcode: Opcode, _ body: [UInt8]) -> ProtocolError? {
+        do {
+            _ = try Request.decode(Frame(header: FrameHeader(opcode: opcode, requestID: 9), body: ByteBuffer(bytes: body)))
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    let crm: [UInt8] = [3] + Array("crm".utf8)
+
+    @Test func aMetricAppendWhoseCountDoesNotMatchItsBytesIsMalformed() throws {
+        #expect(try #require(error(.metricAppend, crm + [2, 0] + Array(repeating: 0, count: 52))).message == "campaign_metric_append body: 2 events need 104 bytes, 52 remain")
+        let wrongFormat = [2, 0, 0, 0] + Array(repeating: UInt8(0), count: 48)
+        #expect(try #require(error(.metricAppend, crm + [1, 0] + wrongFormat)).message == "campaign_metric_append body: metric event format 2 is not 1, the only format this side knows")
+    }
+
+    @Test func aCampaignQueryStatusPastFourIsMalformed() throws {
+        #expect(try #require(error(.campaignQuery, crm + [5, 0, 10, 0, 0, 0, 0])).message == "campaign_query body: status 5 is not 0 (any) to 4")
+    }
+
+    @Test func aLeadQueryOrderMustBeOneOrTwo() throws {
+        let body = crm + [80] + Array(repeating: 0, count: 8) + [0, 0, 3, 10, 0, 0, 0, 0]
+        #expect(try #require(error(.leadQuery, body)).message == "lead_query body: order is 3, not 1 or 2")
+    }
+
+    @Test func aRecordWithTrailingBytesInAnAnswerIsMalformed() throws {
+        var body = ByteBuffer()
+        let record = WireCampaign(id: FactID(bytes: Array(0..<16)), name: "n", type: "t", status: .draft, budgetCents: 0).record + [0]
+        body.writeInteger(UInt32(record.count), endianness: .little)
+        body.writeBytes(record)
+        let frame = Frame(header: FrameHeader(opcode: .campaignGet, requestID: 3), body: body)
+        #expect(throws: ProtocolError.self) { try Response.decode(frame) }
+    }
+}

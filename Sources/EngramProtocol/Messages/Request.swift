@@ -31,6 +31,22 @@ public enum Request: Sendable, Hashable {
     /// Empty `agents` or `kinds`: every agent, every kind.
     case episodicFollow(namespace: String, from: UInt64, agents: [String], kinds: [UInt16])
     case episodicUnfollow(followRequestID: UInt64)
+    /// A lead record in the upsert request form (docs/RECORDS.md): version and updated_at 0.
+    case leadUpsert(namespace: String, record: [UInt8])
+    case leadGet(namespace: String, id: WireUUID)
+    case leadGetByEmail(namespace: String, email: String)
+    case leadDelete(namespace: String, id: WireUUID)
+    case leadQuery(namespace: String, query: WireLeadQuery)
+    /// A campaign record in the upsert request form.
+    case campaignUpsert(namespace: String, record: [UInt8])
+    case campaignGet(namespace: String, id: WireUUID)
+    case campaignDelete(namespace: String, id: WireUUID)
+    /// `status` nil and `type` nil: every campaign.
+    case campaignQuery(namespace: String, status: WireCampaignStatus?, type: String?, limit: UInt32, after: WireCampaignCursor?)
+    case metricAppend(namespace: String, events: [WireMetricEvent])
+    case campaignSummary(namespace: String, id: WireUUID)
+    case activeCampaignSummaries(namespace: String, limit: UInt32, after: WireCampaignCursor?)
+    case campaignHourly(namespace: String, id: WireUUID, fromMicroseconds: Int64, toMicroseconds: Int64, limit: UInt32)
 
     public var opcode: Opcode {
         switch self {
@@ -57,6 +73,19 @@ public enum Request: Sendable, Hashable {
         case .episodicScan: .episodicScan
         case .episodicFollow: .episodicFollow
         case .episodicUnfollow: .episodicUnfollow
+        case .leadUpsert: .leadUpsert
+        case .leadGet: .leadGet
+        case .leadGetByEmail: .leadGetByEmail
+        case .leadDelete: .leadDelete
+        case .leadQuery: .leadQuery
+        case .campaignUpsert: .campaignUpsert
+        case .campaignGet: .campaignGet
+        case .campaignDelete: .campaignDelete
+        case .campaignQuery: .campaignQuery
+        case .metricAppend: .metricAppend
+        case .campaignSummary: .campaignSummary
+        case .activeCampaignSummaries: .activeCampaignSummaries
+        case .campaignHourly: .campaignHourly
         }
     }
 
@@ -67,6 +96,11 @@ public enum Request: Sendable, Hashable {
         case .shortTermGet(let namespace, _), .shortTermMultiGet(let namespace, _), .shortTermPut(let namespace, _, _, _),
              .shortTermDelete(let namespace, _), .shortTermTouch(let namespace, _, _), .episodicAppend(let namespace, _),
              .episodicReadRange(let namespace, _, _, _, _), .episodicScan(let namespace, _, _), .episodicFollow(let namespace, _, _, _):
+            namespace
+        case .leadUpsert(let namespace, _), .leadGet(let namespace, _), .leadGetByEmail(let namespace, _), .leadDelete(let namespace, _),
+             .leadQuery(let namespace, _), .campaignUpsert(let namespace, _), .campaignGet(let namespace, _), .campaignDelete(let namespace, _),
+             .campaignQuery(let namespace, _, _, _, _), .metricAppend(let namespace, _), .campaignSummary(let namespace, _),
+             .activeCampaignSummaries(let namespace, _, _), .campaignHourly(let namespace, _, _, _, _):
             namespace
         case .longTermGet(let namespace, _), .longTermPut(let namespace, _, _), .longTermDelete(let namespace, _, _),
              .longTermCompareAndSet(let namespace, _, _, _), .longTermScan(let namespace, _, _, _),
@@ -155,6 +189,73 @@ public enum Request: Sendable, Hashable {
             EpisodicCodec.encodeFollow(namespace, from, agents, kinds, into: &buffer)
         case .episodicUnfollow(let followRequestID):
             buffer.writeInteger(followRequestID, endianness: .little)
+        case .leadUpsert(let namespace, let record), .campaignUpsert(let namespace, let record):
+            buffer.writeNamespace(namespace)
+            RecordCodec.writeRecord(record, into: &buffer)
+        case .leadGet(let namespace, let id), .leadDelete(let namespace, let id), .campaignGet(let namespace, let id),
+             .campaignDelete(let namespace, let id), .campaignSummary(let namespace, let id):
+            buffer.writeNamespace(namespace)
+            buffer.writeBytes(id.bytes)
+        case .leadGetByEmail(let namespace, let email):
+            buffer.writeNamespace(namespace)
+            RecordCodec.writeText(email, into: &buffer)
+        case .leadQuery(let namespace, let query):
+            RecordCodec.encodeLeadQuery(namespace, query, into: &buffer)
+        case .campaignQuery(let namespace, let status, let type, let limit, let after):
+            buffer.writeNamespace(namespace)
+            buffer.writeInteger(status?.rawValue ?? 0)
+            RecordCodec.writeOptionalText(type, into: &buffer)
+            buffer.writeInteger(limit, endianness: .little)
+            RecordCodec.writeCursor(after, into: &buffer)
+        case .metricAppend(let namespace, let events):
+            RecordCodec.encodeMetricAppend(namespace, events, into: &buffer)
+        case .activeCampaignSummaries(let namespace, let limit, let after):
+            buffer.writeNamespace(namespace)
+            buffer.writeInteger(limit, endianness: .little)
+            RecordCodec.writeCursor(after, into: &buffer)
+        case .campaignHourly(let namespace, let id, let from, let to, let limit):
+            buffer.writeNamespace(namespace)
+            buffer.writeBytes(id.bytes)
+            buffer.writeInteger(from, endianness: .little)
+            buffer.writeInteger(to, endianness: .little)
+            buffer.writeInteger(limit, endianness: .little)
+        }
+    }
+
+    private static func decodeRecords(_ opcode: Opcode, _ reader: inout BodyReader) throws(ProtocolError) -> Request {
+        switch opcode {
+        case .leadUpsert:
+            return .leadUpsert(namespace: try reader.readNamespace(), record: try reader.readValue("lead record"))
+        case .campaignUpsert:
+            return .campaignUpsert(namespace: try reader.readNamespace(), record: try reader.readValue("campaign record"))
+        case .leadGet:
+            return .leadGet(namespace: try reader.readNamespace(), id: try reader.readFactID())
+        case .leadDelete:
+            return .leadDelete(namespace: try reader.readNamespace(), id: try reader.readFactID())
+        case .campaignGet:
+            return .campaignGet(namespace: try reader.readNamespace(), id: try reader.readFactID())
+        case .campaignDelete:
+            return .campaignDelete(namespace: try reader.readNamespace(), id: try reader.readFactID())
+        case .campaignSummary:
+            return .campaignSummary(namespace: try reader.readNamespace(), id: try reader.readFactID())
+        case .leadGetByEmail:
+            return .leadGetByEmail(namespace: try reader.readNamespace(), email: try RecordCodec.readText(&reader, "email"))
+        case .leadQuery:
+            return try RecordCodec.decodeLeadQuery(&reader)
+        case .campaignQuery:
+            let namespace = try reader.readNamespace()
+            let rawStatus = try reader.read(UInt8.self, "status")
+            guard rawStatus <= 4 else { throw reader.failure("status \(rawStatus) is not 0 (any) to 4") }
+            let type = try RecordCodec.readOptionalText(&reader, "type")
+            return .campaignQuery(namespace: namespace, status: WireCampaignStatus(rawValue: rawStatus), type: type, limit: try reader.read(UInt32.self, "limit"), after: try RecordCodec.readCursor(&reader))
+        case .metricAppend:
+            return try RecordCodec.decodeMetricAppend(&reader)
+        case .activeCampaignSummaries:
+            return .activeCampaignSummaries(namespace: try reader.readNamespace(), limit: try reader.read(UInt32.self, "limit"), after: try RecordCodec.readCursor(&reader))
+        case .campaignHourly:
+            return .campaignHourly(namespace: try reader.readNamespace(), id: try reader.readFactID(), fromMicroseconds: try reader.read(Int64.self, "from"), toMicroseconds: try reader.read(Int64.self, "to"), limit: try reader.read(UInt32.self, "limit"))
+        default:
+            preconditionFailure("\(opcode) is not a records opcode")
         }
     }
 
@@ -220,6 +321,9 @@ public enum Request: Sendable, Hashable {
             request = try EpisodicCodec.decodeFollow(&reader)
         case .episodicUnfollow:
             request = .episodicUnfollow(followRequestID: try reader.read(UInt64.self, "follow request id"))
+        case .leadUpsert, .campaignUpsert, .leadGet, .leadDelete, .campaignGet, .campaignDelete, .campaignSummary,
+             .leadGetByEmail, .leadQuery, .campaignQuery, .metricAppend, .activeCampaignSummaries, .campaignHourly:
+            request = try decodeRecords(opcode, &reader)
         default:
             return nil
         }

@@ -63,6 +63,17 @@ public enum Response: Sendable, Hashable {
     case followPush(nextPosition: UInt64, episodes: [WireEpisode])
     /// A follow's last frame after an unfollow (no `more` flag).
     case followEnd(nextPosition: UInt64)
+    case lead(WireLead)
+    /// A lead query page; `cursor` (27 opaque bytes) continues it.
+    case leadPage(leads: [WireLead], cursor: [UInt8]?)
+    case campaign(WireCampaign)
+    case campaignPage(campaigns: [WireCampaign], next: WireCampaignCursor?)
+    /// The sequences a metric append gave its events, in order.
+    case sequences([UInt64])
+    case summary(WireCampaignSummary)
+    case summaryPage(summaries: [WireCampaignSummary], next: WireCampaignCursor?)
+    /// Hours with events, ascending; `resumeFrom` continues the series.
+    case hourlyPage(buckets: [WireHourlyBucket], resumeFromMicroseconds: Int64?)
     /// Server frame: the server read this many requests on the connection and closes after them.
     case goingAway(requestsRead: UInt64)
     case failure(Status, message: String)
@@ -135,6 +146,36 @@ public enum Response: Sendable, Hashable {
             EpisodicCodec.encodeEpisodes(episodes, into: &buffer)
         case .followEnd(let nextPosition):
             buffer.writeInteger(nextPosition, endianness: .little)
+        case .lead(let lead):
+            RecordCodec.writeRecord(lead.record, into: &buffer)
+        case .leadPage(let leads, let cursor):
+            buffer.writeInteger(UInt32(leads.count), endianness: .little)
+            for lead in leads { RecordCodec.writeRecord(lead.record, into: &buffer) }
+            buffer.writeInteger(UInt8(truncatingIfNeeded: cursor?.count ?? 0))
+            buffer.writeBytes(cursor ?? [])
+        case .campaign(let campaign):
+            RecordCodec.writeRecord(campaign.record, into: &buffer)
+        case .campaignPage(let campaigns, let next):
+            buffer.writeInteger(UInt32(campaigns.count), endianness: .little)
+            for campaign in campaigns { RecordCodec.writeRecord(campaign.record, into: &buffer) }
+            RecordCodec.writeCursor(next, into: &buffer)
+        case .sequences(let sequences):
+            buffer.writeInteger(UInt16(truncatingIfNeeded: sequences.count), endianness: .little)
+            for sequence in sequences { buffer.writeInteger(sequence, endianness: .little) }
+        case .summary(let summary):
+            RecordCodec.encodeSummary(summary, into: &buffer)
+        case .summaryPage(let summaries, let next):
+            buffer.writeInteger(UInt32(summaries.count), endianness: .little)
+            for summary in summaries { RecordCodec.encodeSummary(summary, into: &buffer) }
+            RecordCodec.writeCursor(next, into: &buffer)
+        case .hourlyPage(let buckets, let resume):
+            buffer.writeInteger(UInt32(buckets.count), endianness: .little)
+            for bucket in buckets {
+                buffer.writeInteger(bucket.hourStartMicroseconds, endianness: .little)
+                bucket.totals.encode(into: &buffer)
+            }
+            buffer.writeInteger(resume == nil ? UInt8(0) : 1)
+            if let resume { buffer.writeInteger(resume, endianness: .little) }
         case .failure(_, let message):
             ErrorBody(message: message).encode(into: &buffer)
         }
@@ -162,6 +203,55 @@ public enum Response: Sendable, Hashable {
         buffer.writeBytes(fact.id.bytes)
         buffer.writeInteger(fact.version, endianness: .little)
         fact.fact.encode(into: &buffer)
+    }
+
+    private static func decodeRecords(_ opcode: Opcode, _ reader: inout BodyReader) throws(ProtocolError) -> Response {
+        func lead(_ reader: inout BodyReader) throws(ProtocolError) -> WireLead {
+            try RecordCodec.readRecord(&reader, "lead") { (record) throws(ProtocolError) in try WireLead.decode(&record) }
+        }
+        func campaign(_ reader: inout BodyReader) throws(ProtocolError) -> WireCampaign {
+            try RecordCodec.readRecord(&reader, "campaign") { (record) throws(ProtocolError) in try WireCampaign.decode(&record) }
+        }
+        switch opcode {
+        case .leadUpsert, .leadGet, .leadGetByEmail:
+            return .lead(try lead(&reader))
+        case .leadQuery:
+            let count = try RecordCodec.readCount(&reader, bytesMin: 4)
+            var leads: [WireLead] = []
+            for _ in 0..<count { leads.append(try lead(&reader)) }
+            let cursorLength = Int(try reader.read(UInt8.self, "cursor length"))
+            return .leadPage(leads: leads, cursor: cursorLength == 0 ? nil : try reader.readBytes(cursorLength, "cursor"))
+        case .campaignUpsert, .campaignGet:
+            return .campaign(try campaign(&reader))
+        case .campaignQuery:
+            let count = try RecordCodec.readCount(&reader, bytesMin: 4)
+            var campaigns: [WireCampaign] = []
+            for _ in 0..<count { campaigns.append(try campaign(&reader)) }
+            return .campaignPage(campaigns: campaigns, next: try RecordCodec.readCursor(&reader))
+        case .metricAppend:
+            let count = Int(try reader.read(UInt16.self, "count"))
+            guard count * 8 <= reader.remaining else { throw reader.failure("\(count) sequences need \(count * 8) bytes, \(reader.remaining) remain") }
+            var sequences: [UInt64] = []
+            for _ in 0..<count { sequences.append(try reader.read(UInt64.self, "sequence")) }
+            return .sequences(sequences)
+        case .campaignSummary:
+            return .summary(try RecordCodec.decodeSummary(&reader))
+        case .activeCampaignSummaries:
+            let count = try RecordCodec.readCount(&reader, bytesMin: 68)
+            var summaries: [WireCampaignSummary] = []
+            for _ in 0..<count { summaries.append(try RecordCodec.decodeSummary(&reader)) }
+            return .summaryPage(summaries: summaries, next: try RecordCodec.readCursor(&reader))
+        case .campaignHourly:
+            let count = try RecordCodec.readCount(&reader, bytesMin: 56)
+            var buckets: [WireHourlyBucket] = []
+            for _ in 0..<count {
+                buckets.append(WireHourlyBucket(hourStartMicroseconds: try reader.read(Int64.self, "hour start"), totals: try WireTotals.decode(&reader)))
+            }
+            let hasResume = try reader.read(UInt8.self, "has resume")
+            return .hourlyPage(buckets: buckets, resumeFromMicroseconds: hasResume == 1 ? try reader.read(Int64.self, "resume from") : nil)
+        default:
+            preconditionFailure("\(opcode) is not a records opcode")
+        }
     }
 
     static func decodeStatistics(_ reader: inout BodyReader) throws(ProtocolError) -> [Statistic] {
@@ -216,7 +306,10 @@ public enum Response: Sendable, Hashable {
             let nextPosition = try reader.read(UInt64.self, "next position")
             guard header.flags.contains(.more) else { return .followEnd(nextPosition: nextPosition) }
             return .followPush(nextPosition: nextPosition, episodes: try EpisodicCodec.decodeEpisodes(&reader))
-        case .longTermDelete, .semanticDelete, .shortTermDelete, .shortTermTouch, .episodicUnfollow:
+        case .leadUpsert, .leadGet, .leadGetByEmail, .leadQuery, .campaignUpsert, .campaignGet, .campaignQuery,
+             .metricAppend, .campaignSummary, .activeCampaignSummaries, .campaignHourly:
+            return try decodeRecords(header.opcode, &reader)
+        case .longTermDelete, .semanticDelete, .shortTermDelete, .shortTermTouch, .episodicUnfollow, .leadDelete, .campaignDelete:
             return .existed(try reader.read(UInt8.self, "existed") != 0)
         case .longTermScan:
             let count = Int(try reader.read(UInt32.self, "count"))

@@ -169,6 +169,9 @@ extension ConnectionHandler {
             executeShortTerm(request, header, start)
         case .episodicAppend, .episodicReadRange, .episodicScan, .episodicFollow, .episodicUnfollow:
             executeEpisodic(request, header, start)
+        case .leadUpsert, .leadGet, .leadGetByEmail, .leadDelete, .leadQuery, .campaignUpsert, .campaignGet, .campaignDelete,
+             .campaignQuery, .metricAppend, .campaignSummary, .activeCampaignSummaries, .campaignHourly:
+            executeRecords(request, header, start)
         }
     }
 
