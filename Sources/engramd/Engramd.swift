@@ -56,8 +56,10 @@ struct Engramd: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical [ENGRAM_LOG_LEVEL, default info].")
     var logLevel: String?
 
-    func run() async throws {
-        let environment = Environment()
+    /// The configuration from flags, then environment variables, then defaults. Kept out of the
+    /// async `run()`: a debug build of Swift 6.3 crashed (a bad release in `run()`'s async frame)
+    /// once the configuration's structs grew large; a synchronous function holds them on the stack.
+    private func makeConfiguration(_ environment: Environment) throws -> EngramServiceConfiguration {
         var configuration = EngramServiceConfiguration()
         configuration.host = host ?? environment["ENGRAM_HOST"] ?? configuration.host
         configuration.port = try port ?? environment.integer("ENGRAM_PORT") ?? configuration.port
@@ -78,6 +80,12 @@ struct Engramd: AsyncParsableCommand {
         configuration.storageLimits.batchWaitMicroseconds = try batchWaitUs ?? environment.integer("ENGRAM_BATCH_WAIT_US") ?? configuration.storageLimits.batchWaitMicroseconds
         configuration.tokens = try loadTokens(environment)
         guard configuration.eventLoopCount > 0 else { throw ValidationError("--event-loops must be positive") }
+        return configuration
+    }
+
+    func run() async throws {
+        let environment = Environment()
+        let configuration = try makeConfiguration(environment)
 
         let levelName = logLevel ?? environment["ENGRAM_LOG_LEVEL"] ?? "info"
         guard let level = Logger.Level(rawValue: levelName) else { throw ValidationError("unknown log level \(levelName)") }
