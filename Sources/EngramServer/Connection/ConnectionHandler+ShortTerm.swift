@@ -28,6 +28,33 @@ extension ConnectionHandler {
         }
     }
 
+    /// Before a burst's frames are served one by one: starts loading the index buckets of the
+    /// short-term gets among its first `prefetchFrameCountMax` whole frames, so the burst's cache
+    /// misses overlap (docs/PERFORMANCE.md, "Where the time goes"). Reads the buffer without
+    /// consuming it; a frame it cannot parse is left to the decoder.
+    func prefetchShortTermGets(_ buffer: ByteBuffer) {
+        guard phase == .ready else { return }
+        let hotTier = server.store.hotTier
+        buffer.withUnsafeReadableBytes { bytes in
+            var offset = 0
+            var frames = 0
+            while frames < Self.prefetchFrameCountMax, offset + FrameHeader.byteCount <= bytes.count {
+                let opcode = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt16.self))
+                let bodyLength = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 16, as: UInt32.self)))
+                let bodyStart = offset + FrameHeader.byteCount
+                guard bodyLength <= bytes.count - bodyStart else { return }
+                if opcode == Opcode.shortTermGet.rawValue {
+                    let body = UnsafeRawBufferPointer(rebasing: bytes[bodyStart..<(bodyStart + bodyLength)])
+                    if let view = ShortTermRequestView.parse(body, isPut: false) {
+                        hotTier.prefetch(namespace: UnsafeRawBufferPointer(rebasing: body[view.namespace]), key: UnsafeRawBufferPointer(rebasing: body[view.key]))
+                    }
+                }
+                offset = bodyStart + bodyLength
+                frames += 1
+            }
+        }
+    }
+
     /// `authorize` for a namespace given as bytes: the last namespace the connection used is
     /// matched by its bytes, without building a `String`; any other goes through `authorize`.
     func authorizeBytes(_ bytes: UnsafeRawBufferPointer, _ role: Role, _ header: FrameHeader, _ start: UInt64) -> Namespace? {
