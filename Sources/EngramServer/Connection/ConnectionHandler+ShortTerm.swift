@@ -29,10 +29,10 @@ extension ConnectionHandler {
     }
 
     /// Before a burst's frames are served one by one: starts loading the index buckets of the
-    /// short-term gets among its first `prefetchFrameCountMax` whole frames, so the burst's cache
+    /// short-term gets and puts among its first `prefetchFrameCountMax` whole frames, so the burst's cache
     /// misses overlap (docs/PERFORMANCE.md, "Where the time goes"). Reads the buffer without
     /// consuming it; a frame it cannot parse is left to the decoder.
-    func prefetchShortTermGets(_ buffer: ByteBuffer) {
+    func prefetchShortTermItems(_ buffer: ByteBuffer) {
         guard phase == .ready else { return }
         let hotTier = server.store.hotTier
         buffer.withUnsafeReadableBytes { bytes in
@@ -43,9 +43,9 @@ extension ConnectionHandler {
                 let bodyLength = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 16, as: UInt32.self)))
                 let bodyStart = offset + FrameHeader.byteCount
                 guard bodyLength <= bytes.count - bodyStart else { return }
-                if opcode == Opcode.shortTermGet.rawValue {
+                if opcode == Opcode.shortTermGet.rawValue || opcode == Opcode.shortTermPut.rawValue {
                     let body = UnsafeRawBufferPointer(rebasing: bytes[bodyStart..<(bodyStart + bodyLength)])
-                    if let view = ShortTermRequestView.parse(body, isPut: false) {
+                    if let view = ShortTermRequestView.parse(body, isPut: opcode == Opcode.shortTermPut.rawValue) {
                         hotTier.prefetch(namespace: UnsafeRawBufferPointer(rebasing: body[view.namespace]), key: UnsafeRawBufferPointer(rebasing: body[view.key]))
                     }
                 }

@@ -74,7 +74,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Past this many consumed bytes the cumulation is compacted, so a long-lived connection's
     /// buffer does not grow with its history.
     private static let compactionBytes = 64 << 10
-    /// Frames of a burst whose short-term gets are prefetched before the first is served: a
+    /// Frames of a burst whose short-term gets and puts are prefetched before the first is served: a
     /// pipeline of 16 to 64 requests is the shape that gains; more would outrun the cache.
     static let prefetchFrameCountMax = 64
     /// The largest output buffer a connection keeps between flushes.
@@ -150,7 +150,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private func decodeFrames(seenEndOfFile: Bool) {
         guard var buffer = cumulation else { return }
         cumulation = nil
-        prefetchShortTermGets(buffer)
+        prefetchShortTermItems(buffer)
         do {
             while phase == .awaitingHello || phase == .ready, !closing, !mustStopDecoding() {
                 guard let frame = try decoder.decodeFrame(&buffer) else { break }

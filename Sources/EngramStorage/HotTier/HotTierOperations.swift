@@ -34,9 +34,9 @@ extension HotTier {
         return try body(found.item.value)
     }
 
-    /// Starts loading the index bucket a short-term get of `key` in the namespace named by
-    /// `namespace` (its bytes) will read, and returns at once. A server that has several gets of a
-    /// pipelined burst in hand calls it for each before serving the first, so their cache misses
+    /// Starts loading the index bucket a short-term get, put, delete or touch of `key` in the
+    /// namespace named by `namespace` (its bytes) will read, and returns at once. A server that has
+    /// several requests of a pipelined burst in hand calls it for each before serving the first, so their cache misses
     /// overlap instead of following one another. A hint only: it reads no item and takes no lock,
     /// and nothing is checked (a get checks).
     @inline(__always)
