@@ -11,16 +11,19 @@ public enum RedoOpcode: UInt8, Sendable, CaseIterable {
     case episodicRetention = 6
     case episodicSegmentSwap = 7
 
-    /// Decodes one operation of this kind and applies it; replay's single dispatch point.
-    func replay(from reader: inout ByteReader, in context: inout WriteContext) throws(EngramError) {
+    /// Decodes one operation of this kind from its body: the single table from opcode to type.
+    /// Replay applies what it returns (`BatchPayloadReader.nextOperation`); the fuzz target checks
+    /// that it encodes back to the same bytes. The switch is exhaustive, so a new opcode does not
+    /// compile without its decoder, and replay and fuzzing pick it up from here.
+    func decode(from reader: inout ByteReader) throws(EngramError) -> any RedoOperation {
         switch self {
-        case .longTermPut: try LongTermPutOperation.decode(from: &reader).apply(in: &context)
-        case .longTermDelete: try LongTermDeleteOperation.decode(from: &reader).apply(in: &context)
-        case .semanticPut: try SemanticPutOperation.decode(from: &reader).apply(in: &context)
-        case .semanticDelete: try SemanticDeleteOperation.decode(from: &reader).apply(in: &context)
-        case .episodeAppend: try EpisodeAppendOperation.decode(from: &reader).apply(in: &context)
-        case .episodicRetention: try EpisodicRetentionOperation.decode(from: &reader).apply(in: &context)
-        case .episodicSegmentSwap: try EpisodicSwapOperation.decode(from: &reader).apply(in: &context)
+        case .longTermPut: try LongTermPutOperation.decode(from: &reader)
+        case .longTermDelete: try LongTermDeleteOperation.decode(from: &reader)
+        case .semanticPut: try SemanticPutOperation.decode(from: &reader)
+        case .semanticDelete: try SemanticDeleteOperation.decode(from: &reader)
+        case .episodeAppend: try EpisodeAppendOperation.decode(from: &reader)
+        case .episodicRetention: try EpisodicRetentionOperation.decode(from: &reader)
+        case .episodicSegmentSwap: try EpisodicSwapOperation.decode(from: &reader)
         }
     }
 }
