@@ -1,0 +1,57 @@
+@testable import EngramStorage
+import Testing
+
+/// Every input a fuzz target in `Fuzz/` found that broke a decoder's promise, replayed through the
+/// same entry point (which traps if the bug comes back), with the decoder's exact answer. Named
+/// after what was wrong; the bytes are the fuzzer's own, in hex.
+@Suite struct FuzzRegressionTests {
+    static func hex(_ text: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var index = text.startIndex
+        while index < text.endIndex {
+            let next = text.index(index, offsetBy: 2)
+            bytes.append(UInt8(text[index..<next], radix: 16)!)
+            index = next
+        }
+        return bytes
+    }
+
+    static func decodeFact(_ bytes: [UInt8]) -> EngramError? {
+        syncEngramError { () throws(EngramError) in
+            _ = try bytes.withBytes { (buffer) throws(EngramError) in
+                try SemanticFactLayout.decode(buffer, id: SemanticFactFuzzTarget.id, source: "fact")
+            }
+        }
+    }
+
+    // MARK: semantic-fact
+
+    /// A tag of length 0 was accepted; the write path refuses empty tags, so no store holds one.
+    @Test func aFactWithAnEmptyTagIsRefused() {
+        let input = Self.hex("0101c4c400000025000100010000c1c42500000000")
+        #expect(input.withUnsafeBytes(FuzzEntryPoints.semanticFact) == false)
+        let error = Self.decodeFact(input)
+        #expect(error?.code == .corrupt)
+        #expect(error?.message == "an empty tag; the write path refuses them")
+    }
+
+    /// NaN components were accepted; the write path stores only finite ones, and a NaN would make
+    /// every similarity computed with the vector NaN.
+    @Test func aFactWithANonFiniteVectorComponentIsRefused() {
+        let input = Self.hex("018e268e8e8e8e0000000200fcfffffff7ffffff00000000")
+        #expect(input.withUnsafeBytes(FuzzEntryPoints.semanticFact) == false)
+        let error = Self.decodeFact(input)
+        #expect(error?.code == .corrupt)
+        #expect(error?.message == "vector component 0 is -nan(0x1ffffc) (bits 0xfffffffc); the write path stores only finite ones")
+    }
+
+    /// The tag bytes 00 f8 are not UTF-8; decoding replaced them with U+FFFD, so the fact read
+    /// back was not the fact stored (it re-encoded as 22 bytes, not 20).
+    @Test func aFactWithATagThatIsNotUTF8IsRefused() {
+        let input = Self.hex("01410172002f007200010200f8000001000000f8")
+        #expect(input.withUnsafeBytes(FuzzEntryPoints.semanticFact) == false)
+        let error = Self.decodeFact(input)
+        #expect(error?.code == .corrupt)
+        #expect(error?.message == "a tag that is not UTF-8")
+    }
+}
