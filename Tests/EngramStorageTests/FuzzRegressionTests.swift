@@ -24,6 +24,24 @@ import Testing
         }
     }
 
+    // MARK: redo
+
+    /// A retention step's `final` byte of 0xee was read as true, so the operation encoded back as
+    /// 1: the decoder accepted a byte the encoder never writes.
+    @Test func aRetentionStepWithAFinalFlagOtherThanZeroOrOneIsRefused() throws {
+        let input = Self.hex("00000000600a0000010000000611000000090000363636363636363649ee00000000")
+        #expect(input.withUnsafeBytes(FuzzEntryPoints.redo) == false)
+        let error = syncEngramError { () throws(EngramError) in
+            try input.withBytes { (buffer) throws(EngramError) in
+                var payload = try BatchPayloadReader(buffer, source: "payload", baseOffset: 0)
+                while try payload.nextOperation() != nil {}
+            }
+        }
+        #expect(error?.code == .corrupt)
+        #expect(error?.message == "a final flag of 238; a retention step writes 0 or 1")
+        #expect(error?.offset == 30)
+    }
+
     // MARK: semantic-fact
 
     /// A tag of length 0 was accepted; the write path refuses empty tags, so no store holds one.
