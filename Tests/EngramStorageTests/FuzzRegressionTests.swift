@@ -72,4 +72,42 @@ import Testing
         #expect(error?.code == .corrupt)
         #expect(error?.message == "a tag that is not UTF-8")
     }
+
+    // MARK: commit-log
+
+    /// An empty first segment with the checkpoint at LSN 1: recovery accepted it and the next
+    /// append started segment 2, after which recovery refused the log for the LSN missing between
+    /// the segments, although the checkpoint covered it.
+    @Test func aLogThatEndsBeforeTheCheckpointStillRecoversAfterAnAppend() throws {
+        #expect(Self.hex("0a").withUnsafeBytes(FuzzEntryPoints.commitLog))
+        let fileSystem = MemoryFileSystem()
+        try fileSystem.createDirectory("/log")
+        try fileSystem.setContents([UInt8](repeating: 0, count: 64), of: "/log/" + CommitLogFormat.segmentName(firstLSN: 1))
+        let log = try CommitLog.recover(directory: "/log", fileSystem: fileSystem, segmentBytes: 4_096, recordBytesMax: 4_096, appliedLSN: 1) { _ in }.log
+        #expect(log.lastLSN == 1)
+        var buffer = ByteWriter()
+        buffer.reserve(CommitLogFormat.headerBytes)
+        buffer.write(contentsOf: bytes("after"))
+        try log.append(kind: .batch, buffer: &buffer)
+        try log.sync()
+        log.close()
+        var replayed: [UInt64] = []
+        let again = try CommitLog.recover(directory: "/log", fileSystem: fileSystem, segmentBytes: 4_096, recordBytesMax: 4_096, appliedLSN: 1) { replayed.append($0.lsn) }
+        #expect(replayed == [2])
+        #expect(again.tailCut == nil)
+    }
+
+    /// The converse the same rule closes: LSNs missing past the checkpoint, before the first
+    /// segment, may have been acknowledged, so recovery refuses instead of going on after them.
+    @Test func aLogWhoseFirstSegmentStartsPastTheCheckpointIsCorrupt() throws {
+        let fileSystem = MemoryFileSystem()
+        try fileSystem.createDirectory("/log")
+        try fileSystem.setContents([UInt8](repeating: 0, count: 64), of: "/log/" + CommitLogFormat.segmentName(firstLSN: 5))
+        let error = syncEngramError { () throws(EngramError) in
+            _ = try CommitLog.recover(directory: "/log", fileSystem: fileSystem, segmentBytes: 4_096, recordBytesMax: 4_096, appliedLSN: 2) { _ in }
+        }
+        #expect(error?.code == .corrupt)
+        #expect(error?.message == "segment starts at LSN 5, but no segment holds LSNs 3 to 4, past the checkpoint at 2")
+        #expect(error?.file == "/log/" + CommitLogFormat.segmentName(firstLSN: 5))
+    }
 }
