@@ -11,6 +11,20 @@ let package = Package(
         .library(name: "EngramStorage", targets: ["EngramStorage"]),
         // For the benchmarks' raw-LMDB baseline, measured beside the engine in the same run.
         .library(name: "CLMDB", targets: ["CLMDB"]),
+        .library(name: "EngramProtocol", targets: ["EngramProtocol"]),
+        .library(name: "EngramServer", targets: ["EngramServer"]),
+        .library(name: "EngramClient", targets: ["EngramClient"]),
+        .executable(name: "engramd", targets: ["engramd"]),
+        .executable(name: "engram", targets: ["engram"]),
+        .executable(name: "engram-bench", targets: ["engram-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         // C libraries from Debian, through pkg-config. Their pkg-config names are lmdb, liblz4 and
@@ -20,11 +34,13 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // CRC-32C with the processor's instruction; Swift cannot reach it directly.
         .target(name: "CCRC32C"),
+        // Operating-system calls Swift's Glibc module does not import (sync_file_range).
+        .target(name: "CSystemShims"),
 
         // The storage engine: LMDB tier, commit log, group-commit writer. Imports no NIO.
         .target(
             name: "EngramStorage",
-            dependencies: ["CLMDB", "CLZ4", "CZstd", "CCRC32C"]
+            dependencies: ["CLMDB", "CLZ4", "CZstd", "CCRC32C", "CSystemShims"]
         ),
 
         // A child process for the crash tests: writes through the group-commit writer and prints
@@ -37,6 +53,90 @@ let package = Package(
         .testTarget(
             name: "EngramStorageTests",
             dependencies: ["EngramStorage", "engram-crash-writer"]
+        ),
+
+        // The wire protocol (docs/PROTOCOL.md): frame header, messages, encoder and decoder.
+        // NIOCore only, so clients need neither the engine nor real I/O.
+        .target(
+            name: "EngramProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "EngramProtocolTests",
+            dependencies: [
+                "EngramProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+
+        // The server: connections, authentication, limits, routing to the store, admin HTTP.
+        .target(
+            name: "EngramServer",
+            dependencies: [
+                "EngramStorage", "EngramProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "engramd",
+            dependencies: [
+                "EngramServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "EngramServerTests",
+            dependencies: [
+                "EngramServer", "EngramProtocol", "EngramStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+
+        // The async/await client library, the `engram` command line and the load tool.
+        .target(
+            name: "EngramClient",
+            dependencies: [
+                "EngramProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "engram",
+            dependencies: [
+                "EngramClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "engram-bench",
+            dependencies: [
+                "EngramProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // End-to-end tests: start the real `engramd` on a free loopback port and talk to it.
+        .testTarget(
+            name: "EngramIntegrationTests",
+            dependencies: [
+                "EngramClient", "EngramProtocol", "engramd", "engram",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

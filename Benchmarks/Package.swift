@@ -47,6 +47,16 @@ let package = Package(
             dependencies: [.product(name: "EngramStorage", package: "Engram")],
             path: "Benchmarks/EpisodicCompression"
         ),
+        // Leads as native records: durable inserts and the agents' queries (docs/PERFORMANCE.md, "Records").
+        .executableTarget(
+            name: "RecordsBenchmarks",
+            dependencies: [
+                .product(name: "EngramStorage", package: "Engram"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/RecordsBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,7 +6,8 @@
 //
 // Each task owns keys "t<task>-k<0..<16>" and facts "t<task>-f<0..<4>" in namespace "crash", and
 // writes values that encode (round, task, sequence), so the test can check any value it finds for
-// self-consistency. Lines:
+// self-consistency. It also upserts four leads and appends metric events to one campaign per task,
+// unannounced: the test checks the records' consistency after each kill. Lines:
 //   begin <task> <sequence> (put <key> | delete <key> | fact <slot>)   (before the write)
 //   ack put <key> <version> <round> <task> <sequence>
 //   ack delete <key> <round> <task> <sequence>
@@ -50,10 +51,30 @@ await withTaskGroup(of: Void.self) { group in
         group.addTask {
             var generator = SystemRandomNumberGenerator()
             var sequence = 0
+            // Records too (docs/RECORDS.md): a campaign per task, leads and metric events written
+            // unannounced (no begin/ack lines); the test checks their consistency after each kill.
+            let campaignID = CrashValues.factID(task: task, slot: 200)
+            do {
+                _ = try await store.write(CampaignUpsert(namespace: namespace, id: campaignID, name: "c\(task)", type: "email", status: .active, budgetCents: 0))
+            } catch {
+                emit("error \(error)")
+            }
             while true {
                 sequence += 1
                 let key = "t\(task)-k\(Int.random(in: 0..<16, using: &generator))"
                 let choice = Int.random(in: 0..<10, using: &generator)
+                if choice == 2 {
+                    do {
+                        let slot = sequence % 4
+                        _ = try await store.write(LeadUpsert(namespace: namespace, id: CrashValues.factID(task: task, slot: 100 + slot), email: "t\(task)-l\(slot)@crash.test",
+                                                             score: sequence % 101, status: ["new", "qualified"][sequence % 2], createdAtMicroseconds: Int64(sequence)))
+                        _ = try await store.write(CampaignMetricAppend(namespace: namespace, event: CampaignMetricEvent(
+                            campaignID: campaignID, timeMicroseconds: Int64(sequence) * 60_000_000, sent: UInt32(sequence % 1_000), opened: 1, clicked: 0, converted: 0)))
+                    } catch {
+                        emit("error \(error)")
+                    }
+                    continue
+                }
                 let slot = sequence % 4
                 let operation = choice == 0 ? "delete \(key)" : choice == 1 ? "fact \(slot)" : "put \(key)"
                 emit("begin \(task) \(sequence) \(operation)")

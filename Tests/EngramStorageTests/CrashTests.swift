@@ -37,6 +37,7 @@ import Testing
         }
         var generator = SplitMix64(seed: UInt64(UInt32(truncatingIfNeeded: time(nil))))
         var acknowledged = 0
+        var recordEvents = 0
         for round in 1...Self.rounds {
             let child = try ChildProcess.launch(executable, [directory.path, "\(round)", "\(Self.tasks)"], outputPath: directory.path + ".out")
             try await waitUntil { (try? child.output().hasPrefix("ready")) == true }
@@ -114,9 +115,16 @@ import Testing
                 }
                 facts[slot] = observed
             }
+            // The child's leads and metric events: indexes, summaries and hourly buckets agree
+            // with their records and events after every kill.
+            let records = try store.checkRecordsConsistency()
+            #expect(records.problems == [], "round \(round): \(records.problems.prefix(3))")
+            #expect(records.leadCount <= Self.tasks * 4)
+            recordEvents = records.eventCount
             store.close()
         }
         #expect(acknowledged > Self.rounds * 10, "the child acknowledged only \(acknowledged) writes in \(Self.rounds) rounds")
+        #expect(recordEvents > 0, "the child's metric events reached the store")
     }
 
     static func item(_ version: UInt64?, _ bytes: [UInt8]?, what: String) throws -> Item {

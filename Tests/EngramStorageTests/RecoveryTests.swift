@@ -182,6 +182,7 @@ import Testing
         defer { directory.remove() }
         var limits = Limits()
         limits.mapBytes = 16 << 20
+        limits.checkpointLMDBGrowthBytes = 2 << 20
         limits.batchBytesMax = 4 << 20
         limits.commitLogSegmentBytes = 8 << 20
         let store = try open(directory, limits: limits)

@@ -18,6 +18,8 @@ final class Checkpointer {
     private var pin: LMDBTransaction?
     private(set) var lastCheckpointLSN: UInt64 = 0
     private(set) var lastCheckpointNanoseconds: UInt64 = 0
+    /// LMDB's last page number at the last checkpoint, to measure the file's growth since.
+    private(set) var lastCheckpointPageNumber = 0
 
     init(directory: String, fileSystem: any FileSystem, environment: LMDBEnvironment, episodicLog: EpisodicLog) throws(EngramError) {
         self.directory = directory
@@ -50,8 +52,14 @@ final class Checkpointer {
         pin = newPin
         lastCheckpointLSN = lsn
         lastCheckpointNanoseconds = monotonicNanoseconds()
+        lastCheckpointPageNumber = environment.info.me_last_pgno
         log.resetBytesSinceCheckpoint()
         try log.removeSegments(coveredBy: lsn)
+    }
+
+    /// Bytes LMDB's file has grown by since the last checkpoint.
+    var growthBytesSinceCheckpoint: Int {
+        max(0, environment.info.me_last_pgno - lastCheckpointPageNumber) * environment.pageBytes
     }
 
     /// Ends the pin; called when the store closes.

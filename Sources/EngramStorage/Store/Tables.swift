@@ -1,5 +1,8 @@
 /// The LMDB databases the store keeps; docs/STORAGE.md lists each key and value layout.
 struct Tables: Sendable {
+    /// Leads, campaigns, metric events and their indexes (docs/RECORDS.md); their names are in
+    /// `RecordTables.names`.
+    let records: RecordTables
     /// Store bookkeeping: `applied_lsn`, `version_counter`, `format`.
     let meta: LMDBDatabase
     /// Long-term memory: `[u8 nsLength][ns][key]` → `[u8 format][u64 version][value]`.
@@ -14,6 +17,7 @@ struct Tables: Sendable {
 
     static func open(in environment: LMDBEnvironment, transaction: LMDBTransaction) throws(EngramError) -> Tables {
         Tables(
+            records: try RecordTables.open(in: environment, transaction: transaction),
             meta: try environment.openDatabase("meta", in: transaction),
             longTerm: try environment.openDatabase("long_term", in: transaction),
             semantic: try environment.openDatabase("semantic", in: transaction),

@@ -52,6 +52,14 @@ public struct Limits: Sendable, Equatable {
     public var checkpointLogBytes: Int = 32 << 20
     /// A checkpoint also runs this long after the previous one if anything was written.
     public var checkpointIntervalMilliseconds: Int = 5_000
+    /// LMDB file growth since the last checkpoint that starts a new one. The checkpoint's pinned
+    /// snapshot keeps LMDB from reusing the pages later commits free, so every commit writes new
+    /// pages at the end of the file until the next checkpoint moves the pin; this bounds that
+    /// growth (and the dirty pages the next checkpoint must sync) to about twice this figure.
+    public var checkpointLMDBGrowthBytes: Int = 64 << 20
+    /// How often a background thread starts writeback of LMDB's dirty pages, so a checkpoint's
+    /// `fdatasync` finds most of them already on their way to disk instead of stalling the writer.
+    public var writebackIntervalMilliseconds: Int = 20
 
     // MARK: LMDB
 
@@ -129,6 +137,38 @@ public struct Limits: Sendable, Equatable {
     public var episodeReadCountMax: Int = 10_000
     /// Episodes a follower holds at once; a slow consumer reads the rest from the segments later.
     public var episodeFollowPageCountMax: Int = 1_024
+    // MARK: Records (docs/RECORDS.md)
+
+    /// RFC 5321 limits a forward path to 256 octets with its angle brackets: 254 for the address.
+    public var leadEmailBytesMax: Int = 254
+    /// Names (a lead's name and company, a campaign's name) are display text, not documents.
+    public var recordTextBytesMax: Int = 255
+    /// Labels (status, source, category, campaign type) are short words compared exactly; every
+    /// index key of a status carries one.
+    public var recordLabelBytesMax: Int = 64
+    /// A lead's JSON metadata holds attributes (UTM fields, form answers); documents belong in
+    /// long-term memory, and a lead record stays small enough to read 100 of in microseconds.
+    public var leadMetadataBytesMax: Int = 16 << 10
+    /// JSON nesting the validator accepts: deep enough for any attribute bag, shallow enough that a
+    /// reader in any language can recurse without risk.
+    public var leadMetadataDepthMax: Int = 32
+    /// Rows in one page of a lead query, campaign query, event or hourly read: bounds a response.
+    public var recordPageCountMax: Int = 1_000
+    /// Index entries one lead-query page may examine; only the source filter (no index) rejects
+    /// entries, so this bounds the work a rare source can cause.
+    public var leadQueryExamineCountMax: Int = 10_000
+    /// Events in one metric append command, so one command cannot hold the writer for long.
+    public var campaignMetricAppendCountMax: Int = 1_024
+    /// Events a campaign delete removes in its one transaction; bounds the writer's time (about
+    /// 0.1 s); a larger campaign is trimmed first with metric deletes.
+    public var campaignDeleteEventCountMax: Int = 100_000
+    /// Events one metrics delete removes.
+    public var campaignMetricDeleteCountMax: Int = 10_000
+    /// 2^53 cents: exact as a double or a JSON number in every client.
+    public var campaignBudgetCentsMax: Int64 = 1 << 53
+    /// The last microsecond of year 9999: a larger time is a unit mistake (nanoseconds), and the
+    /// range fits PostgreSQL's timestamptz for export.
+    public var recordTimeMicrosecondsMax: Int64 = 253_402_300_799_999_999
 
     /// The default bounds.
     public static let `default` = Limits()
@@ -159,6 +199,8 @@ public struct Limits: Sendable, Equatable {
             ("batchBytesMax", batchBytesMax), ("commitLogSegmentBytes", commitLogSegmentBytes),
             ("checkpointLogBytes", checkpointLogBytes),
             ("checkpointIntervalMilliseconds", checkpointIntervalMilliseconds),
+            ("checkpointLMDBGrowthBytes", checkpointLMDBGrowthBytes),
+            ("writebackIntervalMilliseconds", writebackIntervalMilliseconds),
             ("appliedSyncDelayMilliseconds", appliedSyncDelayMilliseconds),
             ("lmdbReadersMax", lmdbReadersMax), ("lmdbDatabasesMax", lmdbDatabasesMax),
             ("scanCountMax", scanCountMax), ("scanBytesMax", scanBytesMax),
@@ -189,9 +231,11 @@ public struct Limits: Sendable, Equatable {
         try require(batchBytesMax + Self.commitLogOverheadBytes * 2 <= commitLogSegmentBytes, "a full batch (batchBytesMax \(batchBytesMax)) must fit one commit-log segment (commitLogSegmentBytes \(commitLogSegmentBytes))")
         try require(batchCountMax <= writerQueueDepthMax, "batchCountMax \(batchCountMax) exceeds writerQueueDepthMax \(writerQueueDepthMax): a batch could never fill")
         try require(mapBytes >= mapBytesMin, "mapBytes \(mapBytes) is below mapBytesMin \(mapBytesMin)")
+        try require(mapBytes >= checkpointLMDBGrowthBytes * 4, "mapBytes \(mapBytes) must hold at least four checkpoint intervals of growth (checkpointLMDBGrowthBytes \(checkpointLMDBGrowthBytes))")
         try require(mapBytes >= batchBytesMax * 4, "mapBytes \(mapBytes) must hold at least four full batches (batchBytesMax \(batchBytesMax))")
         try require(lmdbReadersMax >= 4, "lmdbReadersMax \(lmdbReadersMax) must leave room for the checkpoint pin and at least three readers")
         try require(scanBytesMax >= keyBytesMax + valueBytesMax, "scanBytesMax \(scanBytesMax) must hold at least one entry (\(keyBytesMax + valueBytesMax) bytes)")
+        try validateRecords(require)
         try validateHotTier(require)
     }
 

@@ -35,6 +35,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var oldestUnsyncedAcknowledgementNanoseconds: UInt64?
 
     let statistics = Lock(StoreStatistics())
+    private let writeback: WritebackKicker
 
     init(environment: LMDBEnvironment, tables: Tables, limits: Limits, log: CommitLog, checkpointer: Checkpointer, lastAppliedLSN: UInt64, versionCounter: UInt64, hotTier: HotTier, episodicLog: EpisodicLog, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
         self.environment = environment
@@ -48,6 +49,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.eventHandler = eventHandler
         self.episodicLog = episodicLog
         self.queue = WriterQueue(capacity: limits.writerQueueDepthMax)
+        self.writeback = WritebackKicker(descriptor: environment.fileDescriptor, intervalMilliseconds: limits.writebackIntervalMilliseconds)
         statistics.withLock {
             $0.lastAppliedLSN = lastAppliedLSN
             $0.lastCheckpointLSN = checkpointer.lastCheckpointLSN
@@ -55,6 +57,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     func start() {
+        writeback.start()
         startThread(name: "engram-writer") { [self] in run() }
     }
 
@@ -89,6 +92,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         lock.withLock {
             while !threadFinished { lock.wait(untilNanoseconds: nil) }
         }
+        writeback.stop()
     }
 
     /// Stops the writer as `kill -9` would: queued writes are failed, nothing more is synced or
@@ -102,6 +106,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         lock.withLock {
             while !threadFinished { lock.wait(untilNanoseconds: nil) }
         }
+        writeback.stop()
     }
 
     // MARK: The writer thread
@@ -167,7 +172,9 @@ final class GroupCommitWriter: @unchecked Sendable {
             syncLogForAppliedWrites()
         }
         let intervalDue = now >= checkpointer.lastCheckpointNanoseconds + UInt64(limits.checkpointIntervalMilliseconds) * 1_000_000
-        if log.bytesSinceCheckpoint >= limits.checkpointLogBytes || (intervalDue && log.bytesSinceCheckpoint > 0) {
+        if log.bytesSinceCheckpoint >= limits.checkpointLogBytes
+            || (intervalDue && log.bytesSinceCheckpoint > 0)
+            || (log.bytesSinceCheckpoint > 0 && checkpointer.growthBytesSinceCheckpoint >= limits.checkpointLMDBGrowthBytes) {
             checkpoint()
         }
     }

@@ -10,6 +10,13 @@ public enum RedoOpcode: UInt8, Sendable, CaseIterable {
     case episodeAppend = 5
     case episodicRetention = 6
     case episodicSegmentSwap = 7
+    // Records (docs/RECORDS.md): 16 to 31.
+    case leadPut = 16
+    case leadDelete = 17
+    case campaignPut = 18
+    case campaignDelete = 19
+    case campaignMetricAppend = 20
+    case campaignMetricsDelete = 21
 
     /// Decodes one operation of this kind from its body: the single table from opcode to type.
     /// Replay applies what it returns (`BatchPayloadReader.nextOperation`); the fuzz target checks
@@ -24,6 +31,12 @@ public enum RedoOpcode: UInt8, Sendable, CaseIterable {
         case .episodeAppend: try EpisodeAppendOperation.decode(from: &reader)
         case .episodicRetention: try EpisodicRetentionOperation.decode(from: &reader)
         case .episodicSegmentSwap: try EpisodicSwapOperation.decode(from: &reader)
+        case .leadPut: try LeadPutOperation.decode(from: &reader)
+        case .leadDelete: try LeadDeleteOperation.decode(from: &reader)
+        case .campaignPut: try CampaignPutOperation.decode(from: &reader)
+        case .campaignDelete: try CampaignDeleteOperation.decode(from: &reader)
+        case .campaignMetricAppend: try CampaignMetricAppendOperation.decode(from: &reader)
+        case .campaignMetricsDelete: try CampaignMetricsDeleteOperation.decode(from: &reader)
         }
     }
 }

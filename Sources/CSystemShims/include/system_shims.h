@@ -1,0 +1,9 @@
+#ifndef ENGRAM_SYSTEM_SHIMS_H
+#define ENGRAM_SYSTEM_SHIMS_H
+
+/// Starts writeback of every dirty page of `descriptor` without waiting for it
+/// (`sync_file_range(SYNC_FILE_RANGE_WRITE)` on Linux; nothing elsewhere). Returns 0 or an errno.
+/// Swift's Glibc module does not import `sync_file_range`, which needs `_GNU_SOURCE`.
+int engram_start_writeback(int descriptor);
+
+#endif

@@ -1,0 +1,117 @@
+import EngramProtocol
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// One connection to `engramd`, authenticated, with any number of requests in flight.
+///
+/// `Sendable`: any task may send on it; requests are written on the channel's event loop in the
+/// order they arrive there and answered by request id. Close it with `close()`.
+public final class EngramConnection: Sendable {
+    let channel: any Channel
+    let flags: ConnectionFlags
+    /// The server's answer to hello: its version, limits and this token's grants.
+    public let hello: HelloResponse
+    private let nextRequestID = Atomic<UInt64>(1)
+    let requestTimeout: TimeAmount
+
+    private init(channel: any Channel, flags: ConnectionFlags, hello: HelloResponse, requestTimeout: TimeAmount) {
+        self.channel = channel
+        self.flags = flags
+        self.hello = hello
+        self.requestTimeout = requestTimeout
+    }
+
+    /// Connects, says hello, and returns the authenticated connection.
+    public static func connect(_ configuration: EngramClientConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws(EngramClientError) -> EngramConnection {
+        let flags = ConnectionFlags()
+        let bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(.milliseconds(Int64(configuration.connectTimeoutMilliseconds)))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(side: .client, frameBytesMax: configuration.responseFrameBytesMax)))
+                    try channel.pipeline.syncOperations.addHandler(ClientChannelHandler(flags: flags))
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: configuration.host, port: configuration.port).get()
+        } catch {
+            throw EngramClientError(.connectFailed, "cannot connect to \(configuration.host):\(configuration.port): \(error)")
+        }
+        let timeout = TimeAmount.milliseconds(Int64(configuration.requestTimeoutMilliseconds))
+        let hello = HelloRequest(defaultDurability: configuration.defaultDurability, token: Array(configuration.token.utf8), clientName: configuration.clientName)
+        do throws(EngramClientError) {
+            let frame = try await send(.hello(hello), requestID: 1, flags: [], channel: channel, timeout: timeout)
+            guard case .hello(let answer) = try decode(frame) else {
+                throw EngramClientError(.protocolViolation, "the answer to hello is not a hello")
+            }
+            let connection = EngramConnection(channel: channel, flags: flags, hello: answer, requestTimeout: timeout)
+            connection.nextRequestID.store(2, ordering: .relaxed)
+            return connection
+        } catch {
+            channel.close(promise: nil)
+            // Before a successful hello nothing can have been executed, so a connection that
+            // breaks now (a listener closing with the connection still in its backlog resets it)
+            // is a failure to connect, which is safe to retry.
+            if error.code == .connectionClosed || error.code == .timeout {
+                throw EngramClientError(.connectFailed, "the connection to \(configuration.host):\(configuration.port) broke before hello was answered: \(error.message)")
+            }
+            throw error
+        }
+    }
+
+    /// Sends one request and returns its answer; a non-zero status is thrown.
+    public func send(_ request: Request, durability: WireDurability? = nil) async throws(EngramClientError) -> Response {
+        let id = nextRequestID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let flags = request.opcode.writes ? FrameFlags(durability: durability) : []
+        let frame = try await Self.send(request, requestID: id, flags: flags, channel: channel, timeout: requestTimeout)
+        return try Self.decode(frame)
+    }
+
+    private static func send(_ request: Request, requestID: UInt64, flags: FrameFlags, channel: any Channel, timeout: TimeAmount) async throws(EngramClientError) -> Frame {
+        var buffer = channel.allocator.buffer(capacity: 64)
+        FrameEncoder.write(request, requestID: requestID, flags: flags, into: &buffer)
+        let promise = channel.eventLoop.makePromise(of: Frame.self)
+        channel.writeAndFlush(OutboundRequest(requestID: requestID, frame: buffer, promise: promise, timeout: timeout)).whenFailure { _ in
+            promise.fail(EngramClientError(.notExecuted, "the connection was closed before the request was sent"))
+        }
+        do {
+            return try await promise.futureResult.get()
+        } catch let error as EngramClientError {
+            throw error
+        } catch {
+            throw EngramClientError(.connectionClosed, "\(error)")
+        }
+    }
+
+    private static func decode(_ frame: Frame) throws(EngramClientError) -> Response {
+        let response: Response
+        do {
+            response = try Response.decode(frame)
+        } catch {
+            throw EngramClientError(.protocolViolation, "\(error)")
+        }
+        if case .failure(let status, let message) = response {
+            throw EngramClientError(.server(status), message)
+        }
+        return response
+    }
+
+    /// Whether the connection can take new requests: open, and the server has not said it is
+    /// going away.
+    public var isUsable: Bool {
+        channel.isActive && !flags.goneAway.load(ordering: .relaxed)
+    }
+
+    public func close() async {
+        try? await channel.close()
+    }
+}
+
+/// What the channel handler tells the connection object across threads.
+final class ConnectionFlags: Sendable {
+    /// Set when the server said it is going away or the connection failed.
+    let goneAway = Atomic<Bool>(false)
+}

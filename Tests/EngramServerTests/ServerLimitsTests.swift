@@ -1,0 +1,73 @@
+@testable import EngramServer
+import EngramProtocol
+import EngramStorage
+import Testing
+
+@Suite struct ServerLimitsTests {
+    func failure(_ limits: ServerLimits, _ storage: Limits = Limits()) -> String? {
+        do {
+            try limits.validate(against: storage)
+            return nil
+        } catch {
+            #expect(error.code == .limitsInvalid)
+            return error.message
+        }
+    }
+
+    @Test func theDefaultsAreConsistent() {
+        #expect(failure(ServerLimits()) == nil)
+        // The hello example in docs/PROTOCOL.md shows this figure.
+        #expect(ServerLimits().responseFrameBytesMax(Limits()) == 4_226_603)
+    }
+
+    @Test func aRequestFrameMustCarryTheLargestPut() {
+        var limits = ServerLimits()
+        limits.requestFrameBytesMax = 1 << 20
+        #expect(failure(limits) == "requestFrameBytesMax 1048576 cannot carry the largest put (1048931 bytes with valueBytesMax 1048576)")
+    }
+
+    @Test func oneConnectionCannotFillTheWriterQueue() {
+        var limits = ServerLimits()
+        limits.inFlightRequestCountMax = 20_000
+        #expect(failure(limits) == "inFlightRequestCountMax 20000 exceeds writerQueueDepthMax 16384: one connection could fill the writer queue")
+    }
+
+    @Test func lingerMustFitTheShutdownGrace() {
+        var limits = ServerLimits()
+        limits.closeLingerMilliseconds = 20_000
+        #expect(failure(limits) == "closeLingerMilliseconds 20000 exceeds shutdownGraceMilliseconds 10000: shutdown would cut the linger short")
+    }
+
+    @Test func everyBoundMustBePositive() {
+        var limits = ServerLimits()
+        limits.idleTimeoutMilliseconds = 0
+        #expect(failure(limits) == "idleTimeoutMilliseconds must be positive, got 0")
+    }
+
+    @Test func theHelloReportsTheLimits() {
+        let report = ServerLimits().report(Limits())
+        #expect(report.requestFrameBytesMax == 2 << 20)
+        #expect(report.inFlightRequestCountMax == 128)
+        #expect(report.keyBytesMax == 256)
+        #expect(report.valueBytesMax == 1 << 20)
+        #expect(report.idleTimeoutMilliseconds == 300_000)
+    }
+}
+
+@Suite struct StatusMirrorTests {
+    /// Status codes 1-13 are the engine's error codes, with the same names.
+    @Test func everyEngineCodeHasItsStatus() {
+        let codes: [EngramError.Code] = [.notFound, .versionConflict, .keyTooLarge, .valueTooLarge, .mapFull, .busy, .corrupt, .io, .noSpace, .invalidArgument, .closed, .limitsInvalid, .alreadyExists]
+        let statuses: [Status] = [.notFound, .versionConflict, .keyTooLarge, .valueTooLarge, .mapFull, .busy, .corrupt, .io, .noSpace, .invalidArgument, .closed, .limitsInvalid, .alreadyExists]
+        for (code, status) in zip(codes, statuses) {
+            #expect(Status(EngramError(code, "x")) == status, "\(code)")
+        }
+        #expect(Set(codes.map(\.rawValue)) == Set(1...13))
+    }
+
+    @Test func wireMessagesCarryTheFileAndOffset() {
+        let error = EngramError(.corrupt, "bad checksum", file: "log/000001.log", offset: 4096)
+        #expect(error.wireMessage == "bad checksum [file log/000001.log, offset 4096]")
+        #expect(EngramError(.io, "write failed", errno: 5).wireMessage == "write failed (errno 5)")
+    }
+}
