@@ -93,11 +93,27 @@ enum FuzzSeeds {
             ("long-term", [LongTermPutOperation(namespace: crm, key: bytes("lead:42"), version: 3, value: bytes("{\"score\":87}")), LongTermDeleteOperation(namespace: crm, key: bytes("lead:41"))]),
             ("semantic", [SemanticPutOperation(namespace: crm, id: fact.id, stored: stored.bytes), SemanticDeleteOperation(namespace: billing, id: fact.id)]),
             ("episode-append", [EpisodeAppendOperation(recordCount: 3, records: records.bytes)]),
+            ("records", recordOperations()),
             ("episodic-maintenance", [EpisodicRetentionOperation(segment: 1, generation: 0, indexKeys: [indexKey], isFinal: true), EpisodicSwapOperation(segment: 2, generation: 0, endOffset: 4_160, blocks: [.init(address: 9, offset: 64, storedBytes: 4_064, codec: 2)])]),
         ]
         return operations.map { name, operations in
             FuzzSeed(target: "redo", name: name, bytes: batchPayload(operations), accepted: true)
         }
+    }
+
+    /// One operation of each record opcode (docs/RECORDS.md), with records made by their layouts.
+    static func recordOperations() -> [any RedoOperation] {
+        let lead = CrashValues.factID(task: 7, slot: 1)
+        let campaign = CrashValues.factID(task: 7, slot: 2)
+        let leadRecord = LeadLayout.encode(id: lead, score: 87, version: 4, createdAt: 1_717_000_000_000_000, updatedAt: 1_717_000_001_000_000, texts: ["ana@example.com", "Ana", "Acme", "webinar", "enterprise", "qualified"], metadata: bytes("{\"utm\":\"q3\"}"))
+        let campaignRecord = CampaignLayout.encode(id: campaign, status: .active, version: 5, createdAt: 1_717_000_000_000_000, updatedAt: 1_717_000_000_000_000, budgetCents: 1_500_000, name: "q3-webinar", type: "email")
+        let event = CampaignMetricEvent(campaignID: campaign, timeMicroseconds: 1_717_000_002_000_000, sequence: 6, sent: 1_000, opened: 420, clicked: 61, converted: 7)
+        return [
+            LeadPutOperation(namespace: crm, record: leadRecord), LeadDeleteOperation(namespace: crm, id: lead),
+            CampaignPutOperation(namespace: crm, record: campaignRecord), CampaignDeleteOperation(namespace: crm, id: campaign),
+            CampaignMetricAppendOperation(namespace: crm, event: event),
+            CampaignMetricsDeleteOperation(namespace: crm, campaignID: campaign, beforeMicroseconds: 1_717_000_003_000_000, count: 1),
+        ]
     }
 
     static func batchPayload(_ operations: [any RedoOperation]) -> [UInt8] {
