@@ -16,6 +16,7 @@ let fuzzTargets: [(name: String, product: String)] = [
     ("semantic-fact", "EngramStorage"),
     ("episodic-block", "EngramStorage"),
     ("episodic-tail", "EngramStorage"),
+    ("records", "EngramStorage"),
     ("hot-tier", "EngramStorage"),
 ]
 

@@ -29,6 +29,10 @@ public enum FuzzEntryPoints {
     /// An episodic segment's tail, scanned as recovery does (`EpisodicLog.scanTail`).
     public static func episodicTail(_ input: UnsafeRawBufferPointer) -> Bool { EpisodicTailFuzzTarget.run(input) }
 
+    /// A lead, campaign or campaign metric event record (`Lead(record:)`, `Campaign(record:)`,
+    /// `CampaignMetricEvent(record:)`).
+    public static func records(_ input: UnsafeRawBufferPointer) -> Bool { RecordsFuzzTarget.run(input) }
+
     /// A sequence of hot-tier operations checked against a model (`HotTier`).
     public static func hotTier(_ input: UnsafeRawBufferPointer) -> Bool { HotTierFuzzTarget.run(input) }
 
@@ -40,6 +44,7 @@ public enum FuzzEntryPoints {
         ("semantic-fact", semanticFact),
         ("episodic-block", episodicBlock),
         ("episodic-tail", episodicTail),
+        ("records", records),
         ("hot-tier", hotTier),
     ]
 }

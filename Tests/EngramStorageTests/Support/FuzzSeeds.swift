@@ -7,7 +7,8 @@ import FoundationEssentials
 /// --write-seeds` sets), writes them to `Fuzz/Corpus/<target>/<name>`.
 ///
 /// Each input starts with the control byte its target reads (docs/TESTING.md); `accepted` is what
-/// the entry point must answer for it.
+/// the entry point must answer for it. The seeds from a real store carry its wall-clock batch
+/// times, so they differ from one generation to the next; the tests compare answers, not bytes.
 struct FuzzSeed {
     let target: String
     let name: String
@@ -17,7 +18,7 @@ struct FuzzSeed {
 
 enum FuzzSeeds {
     static func all() async throws -> [FuzzSeed] {
-        try await commitLog() + redo() + checkpoint() + semanticFact() + episodicBlock() + episodicTail() + hotTier()
+        try await commitLog() + redo() + checkpoint() + semanticFact() + episodicBlock() + episodicTail() + records() + hotTier()
     }
 
     static let events: [NewEpisode] = {
@@ -203,6 +204,24 @@ enum FuzzSeeds {
             FuzzSeed(target: "episodic-tail", name: "segment", bytes: [0] + segment, accepted: true),
             FuzzSeed(target: "episodic-tail", name: "segment-from-checkpointed-end", bytes: [2] + segment, accepted: true),
             FuzzSeed(target: "episodic-tail", name: "torn-last-block", bytes: [1] + Array(segment.prefix(header.count + first.count + second.count / 2)), accepted: false),
+        ]
+    }
+
+    // MARK: Records
+
+    /// Records as the store keeps them, each behind the kind byte the target reads.
+    static func records() -> [FuzzSeed] {
+        let leadID = CrashValues.factID(task: 7, slot: 1)
+        let campaignID = CrashValues.factID(task: 7, slot: 2)
+        let lead = Lead(id: leadID, email: "ana@example.com", name: "Ana Ruiz", company: "Acme", source: "webinar", category: "enterprise", score: 87, status: "qualified", metadata: bytes("{\"utm\":{\"source\":\"newsletter\",\"terms\":[\"pricing\",2024,true,null,-1.5e3]}}"), createdAtMicroseconds: 1_717_000_000_000_000, updatedAtMicroseconds: 1_717_000_001_000_000, version: 4)
+        let bare = Lead(id: leadID, email: "b@example.org", score: 0, status: "new", createdAtMicroseconds: 0, updatedAtMicroseconds: 0, version: 1)
+        let campaign = Campaign(id: campaignID, name: "Q3 webinar", type: "email", status: .active, budgetCents: 1_500_000, createdAtMicroseconds: 1_717_000_000_000_000, updatedAtMicroseconds: 1_717_000_000_000_000, version: 5)
+        let event = CampaignMetricEvent(campaignID: campaignID, timeMicroseconds: 1_717_000_002_000_000, sequence: 6, sent: 1_000, opened: 420, clicked: 61, converted: 7)
+        return [
+            FuzzSeed(target: "records", name: "lead", bytes: [0] + lead.record, accepted: true),
+            FuzzSeed(target: "records", name: "lead-bare", bytes: [0] + bare.record, accepted: true),
+            FuzzSeed(target: "records", name: "campaign", bytes: [1] + campaign.record, accepted: true),
+            FuzzSeed(target: "records", name: "metric-event", bytes: [2] + event.record, accepted: true),
         ]
     }
 
