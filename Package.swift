@@ -17,6 +17,8 @@ let package = Package(
         .executable(name: "engramd", targets: ["engramd"]),
         .executable(name: "engram", targets: ["engram"]),
         .executable(name: "engram-bench", targets: ["engram-bench"]),
+        .library(name: "EngramAgents", targets: ["EngramAgents"]),
+        .executable(name: "engram-agents", targets: ["engram-agents"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -129,11 +131,29 @@ let package = Package(
             ]
         ),
 
+        // The marketing agents (docs/AGENTS.md): triage, engagement and optimization as clients of
+        // the server, and `engram-agents`, which runs them together with a live view.
+        .target(
+            name: "EngramAgents",
+            dependencies: ["EngramClient", "EngramProtocol"]
+        ),
+        .executableTarget(
+            name: "engram-agents",
+            dependencies: [
+                "EngramAgents", "EngramClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "EngramAgentsTests",
+            dependencies: ["EngramAgents", "EngramProtocol"]
+        ),
+
         // End-to-end tests: start the real `engramd` on a free loopback port and talk to it.
         .testTarget(
             name: "EngramIntegrationTests",
             dependencies: [
-                "EngramClient", "EngramProtocol", "engramd", "engram",
+                "EngramClient", "EngramProtocol", "engramd", "engram", "EngramAgents", "engram-agents",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
