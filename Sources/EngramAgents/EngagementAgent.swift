@@ -69,16 +69,21 @@ public struct EngagementAgent: Sendable {
         try outbox.write(Outbox.Message(time: now, agent: name, lead: decision.lead, to: decision.email, campaign: campaign.name, template: CampaignCatalog.templates[template].name, subject: CampaignCatalog.templates[template].subject))
 
         let event = WireMetricEvent(campaignID: campaign.id, timeMicroseconds: now, sent: 1, opened: response.opened ? 1 : 0, clicked: response.clicked ? 1 : 0, converted: response.converted ? 1 : 0)
-        let client = runtime.client
-        let namespace = runtime.namespace
-        _ = try await runtime.call { () async throws(EngramClientError) in try await client.metricAppend(namespace: namespace, events: [event]) }
-        let body = AgentRuntime.encode(EngagementRecord(campaign: campaign.name, template: CampaignCatalog.templates[template].name, segment: decision.segment, response: response))
+        let record = EngagementRecord(campaign: campaign.name, template: CampaignCatalog.templates[template].name, segment: decision.segment, response: response)
+        let body = AgentRuntime.encode(record)
         var kinds = [EpisodeKind.emailSent]
         if response.opened { kinds.append(EpisodeKind.emailOpened) }
         if response.clicked { kinds.append(EpisodeKind.emailClicked) }
         if response.converted { kinds.append(EpisodeKind.leadConverted) }
-        try await runtime.append(kinds.map { WireNewEpisode(agent: name, kind: $0, lead: lead, campaign: campaign.id, body: body) })
-        try await runtime.remember(EngagementRecord(campaign: campaign.name, template: CampaignCatalog.templates[template].name, segment: decision.segment, response: response), agent: name)
+        let episodes = kinds.map { WireNewEpisode(agent: name, kind: $0, lead: lead, campaign: campaign.id, body: body) }
+        let client = runtime.client
+        let namespace = runtime.namespace
+        // The metric event, the episodes and the working context are independent: sent together,
+        // they share one group commit instead of waiting for three.
+        async let metric = runtime.call { () async throws(EngramClientError) in try await client.metricAppend(namespace: namespace, events: [event]) }
+        async let appended = runtime.append(episodes)
+        async let remembered: Void = runtime.remember(record, agent: name)
+        _ = try await (metric, appended, remembered)
 
         learning.add(decision, template: template, response: response)
         let statistics = runtime.statistics

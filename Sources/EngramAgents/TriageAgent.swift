@@ -27,7 +27,7 @@ public struct TriageAgent: Sendable {
         var weightsAdjustment: Int
     }
 
-    public func run() async throws(EngramClientError) {
+    public func run() async throws {
         var weights = try await refreshWeights()
         var processed = 0
         while let (_, lead) = await intake.next() {
@@ -37,32 +37,42 @@ public struct TriageAgent: Sendable {
         }
     }
 
-    func triage(_ lead: IntakeLead, weights: TriageWeights, processed: Int) async throws(EngramClientError) {
+    func triage(_ lead: IntakeLead, weights: TriageWeights, processed: Int) async throws {
         let statistics = runtime.statistics
         guard let id = lead.recordID else {
             statistics.leadsRejected.add()
             return
         }
-        try await runtime.remember(WorkingContext(lead: id.description, email: lead.email, processed: processed, weightsAdjustment: weights.adjustmentCount), agent: name)
-        let source = try await runtime.load(Knowledge.self, key: AgentKey.source(lead.source))?.value
-        let company = try await runtime.load(Knowledge.self, key: AgentKey.company(lead.companyDomain))?.value
-        let features = TriageFeatures(lead: lead, source: source, company: company)
+        // The three are independent: sent together, they cost one round trip instead of three.
+        async let remembered: Void = runtime.remember(WorkingContext(lead: id.description, email: lead.email, processed: processed, weightsAdjustment: weights.adjustmentCount), agent: name)
+        async let source = runtime.load(Knowledge.self, key: AgentKey.source(lead.source))
+        async let company = runtime.load(Knowledge.self, key: AgentKey.company(lead.companyDomain))
+        let features = TriageFeatures(lead: lead, source: try await source?.value, company: try await company?.value)
+        try await remembered
         let decision = TriageRules.decide(lead, id: id.description, features: features, weights: weights)
         let metadata = AgentRuntime.encode(LeadMetadata(title: lead.title, employees: lead.employees, segment: decision.segment, route: decision.route))
         let record = WireLead(id: id, email: lead.email, name: lead.name, company: lead.company, source: lead.source, category: decision.category, score: UInt8(decision.score), status: decision.qualified ? "qualified" : "disqualified", metadata: metadata)
-        let client = runtime.client
-        let namespace = runtime.namespace
-        do throws(EngramClientError) {
-            _ = try await runtime.call { () async throws(EngramClientError) in try await client.leadUpsert(namespace: namespace, lead: record) }
-        } catch where error.code == .alreadyExists || error.code == .serverInvalidArgument {
-            // Another lead has this email, or the server refused a field (an email without @):
-            // the lead is counted as rejected and gets no decision, so engagement never sees it.
+        guard try await upsert(record) else {
             statistics.leadsRejected.add()
             return
         }
         try await runtime.append([WireNewEpisode(agent: name, kind: EpisodeKind.leadTriaged, lead: id, body: AgentRuntime.encode(decision))])
         statistics.leadsTriaged.add()
         if decision.qualified { statistics.leadsQualified.add() }
+    }
+
+    /// Upserts the lead; false when the server refuses it because another lead has its email or a
+    /// field is malformed: such a lead is counted as rejected and gets no decision, so engagement
+    /// never sees it.
+    func upsert(_ record: WireLead) async throws(EngramClientError) -> Bool {
+        let client = runtime.client
+        let namespace = runtime.namespace
+        do throws(EngramClientError) {
+            _ = try await runtime.call { () async throws(EngramClientError) in try await client.leadUpsert(namespace: namespace, lead: record) }
+            return true
+        } catch where error.code == .alreadyExists || error.code == .serverInvalidArgument {
+            return false
+        }
     }
 
     /// The shared weights; adjusted first when `weightsAdjustConversions` conversions arrived

@@ -40,11 +40,11 @@ struct EngramAgentsCommand: AsyncParsableCommand {
     @Option(help: "Seed of the generator, the simulated customers and every agent's choices.")
     var seed: UInt64 = 1
     @Option(help: "Triage instances.")
-    var triage = 2
+    var triage = 4
     @Option(help: "Engagement instances.")
-    var engagement = 2
+    var engagement = 4
     @Option(help: "Optimization instances.")
-    var optimization = 1
+    var optimization = 2
     @Option(help: "Connections in the client's pool, shared by every instance (follows open their own).")
     var connections = 4
     @Option(help: "The outbox file the sent emails are appended to.")

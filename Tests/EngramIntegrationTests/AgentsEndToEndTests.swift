@@ -25,7 +25,7 @@ import Testing
         try await withServer { server in
             let client = EngramClient(server.clientConfiguration(connections: 4))
             defer { Task { await client.close() } }
-            let configuration = AgentConfiguration(namespace: namespace, seed: 1, triageCount: 3, engagementCount: 3, optimizationCount: 2, outboxPath: directory.path + "/outbox.jsonl")
+            let configuration = AgentConfiguration(namespace: namespace, seed: 1, triageCount: 8, engagementCount: 4, optimizationCount: 2, outboxPath: directory.path + "/outbox.jsonl")
             let runtime = AgentRuntime(client: client, configuration: configuration)
             let generator = LeadGenerator(seed: 1)
             let system = AgentSystem(runtime: runtime, intake: LeadIntake(.generator(generator, count: leadCount)), outbox: try Outbox(path: configuration.outboxPath))
@@ -127,7 +127,7 @@ import Testing
                 let fact = try #require(try await client.semanticGet(namespace: namespace, id: TemplateFact.id(segment)))
                 #expect(fact.fact.tags.contains("segment:" + segment.rawValue))
             }
-            for instance in 1...3 {
+            for instance in 1...8 {
                 #expect(try await client.shortTermGet(namespace: namespace, key: Array(AgentKey.workingContext("triage-\(instance)").utf8)) != nil)
             }
             #expect((byKind[EpisodeKind.intakeFinished] ?? []).count == 1)
