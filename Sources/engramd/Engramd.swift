@@ -41,6 +41,8 @@ struct Engramd: AsyncParsableCommand {
     var frameBytesMax: Int?
     @Option(help: "Unanswered requests per connection before reading pauses [ENGRAM_IN_FLIGHT_MAX, default 128].")
     var inFlightMax: Int?
+    @Option(help: "Episodic follows one connection may hold, at most --in-flight-max [ENGRAM_FOLLOWS_MAX, default 16].")
+    var followsMax: Int?
     @Option(help: "Answer bytes waiting for a client before the server stops reading it [ENGRAM_SLOW_READER_BYTES_MAX, default 1048576].")
     var slowReaderBytesMax: Int?
     @Option(help: "Close a connection whose answers stay unread this long, in milliseconds [ENGRAM_SLOW_READER_TIMEOUT_MS, default 30000].")
@@ -71,6 +73,7 @@ struct Engramd: AsyncParsableCommand {
         limits.connectionCountMax = try connectionsMax ?? environment.integer("ENGRAM_CONNECTIONS_MAX") ?? limits.connectionCountMax
         limits.requestFrameBytesMax = try frameBytesMax ?? environment.integer("ENGRAM_FRAME_BYTES_MAX") ?? limits.requestFrameBytesMax
         limits.inFlightRequestCountMax = try inFlightMax ?? environment.integer("ENGRAM_IN_FLIGHT_MAX") ?? limits.inFlightRequestCountMax
+        limits.followCountMax = try followsMax ?? environment.integer("ENGRAM_FOLLOWS_MAX") ?? limits.followCountMax
         limits.slowReaderBytesMax = try slowReaderBytesMax ?? environment.integer("ENGRAM_SLOW_READER_BYTES_MAX") ?? limits.slowReaderBytesMax
         limits.slowReaderTimeoutMilliseconds = try slowReaderTimeoutMs ?? environment.integer("ENGRAM_SLOW_READER_TIMEOUT_MS") ?? limits.slowReaderTimeoutMilliseconds
         limits.idleTimeoutMilliseconds = try idleTimeoutMs ?? environment.integer("ENGRAM_IDLE_TIMEOUT_MS") ?? limits.idleTimeoutMilliseconds
