@@ -38,6 +38,8 @@ public enum StoreEvent: Sendable, Equatable {
     /// The store stopped taking writes after an error that leaves a batch's fate unknown (a failed
     /// `fdatasync`). Reads go on; a restart replays the log.
     case writesStopped(EngramError)
+    /// A background consolidation pass failed (docs/LIFECYCLE.md); the next one tries again.
+    case consolidationFailed(EngramError)
 }
 
 /// What the store has done since it opened.

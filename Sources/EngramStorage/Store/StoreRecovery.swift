@@ -39,7 +39,8 @@ enum StoreRecovery {
 
         let episodic = try EpisodicLog.open(dataDirectory: directory, fileSystem: fileSystem, limits: limits, environment: environment, tables: tables)
         for cut in episodic.report.tailCuts { configuration.eventHandler?(.episodicTailCut(cut)) }
-        var replayer = Replayer(environment: environment, tables: tables, limits: limits, versionCounter: state.versions, episodicLog: episodic.log)
+        let lifecycle = LifecycleState(hotTier: hotTier)
+        var replayer = Replayer(environment: environment, tables: tables, limits: limits, versionCounter: state.versions, episodicLog: episodic.log, lifecycle: lifecycle)
         let recovery = try CommitLog.recover(
             directory: logDirectory, fileSystem: fileSystem, segmentBytes: limits.commitLogSegmentBytes,
             recordBytesMax: limits.batchBytesMax + Limits.commitLogOverheadBytes + limits.batchCountMax * 64,
@@ -48,6 +49,7 @@ enum StoreRecovery {
         try replayer.finish()
         if let cut = recovery.tailCut { configuration.eventHandler?(.commitLogTailCut(cut)) }
         let episodicDamage = episodic.report.damage + (try episodic.log.finishRecovery())
+        try lifecycle.load(environment: environment, tables: tables)
         for damage in episodicDamage { configuration.eventHandler?(.episodicDamage(damage)) }
 
         let checkpointer = try Checkpointer(directory: directory, fileSystem: fileSystem, environment: environment, episodicLog: episodic.log)
@@ -55,7 +57,7 @@ enum StoreRecovery {
         try checkpointer.checkpoint(lsn: lastApplied, log: recovery.log)
         let report = RecoveryReport(checkpointLSN: checkpoint?.lsn ?? 0, recordsReplayed: replayer.recordsReplayed, batchesRolledBack: replayer.batchesRolledBack, tailCut: recovery.tailCut, createdNew: checkpoint == nil, episodicTailCuts: episodic.report.tailCuts, episodicDamage: episodicDamage)
         configuration.eventHandler?(.recovered(recordsReplayed: report.recordsReplayed, checkpointLSN: report.checkpointLSN, lastLSN: recovery.log.lastLSN))
-        let writer = GroupCommitWriter(environment: environment, tables: tables, limits: limits, log: recovery.log, checkpointer: checkpointer, lastAppliedLSN: lastApplied, versionCounter: replayer.versionCounter, hotTier: hotTier, episodicLog: episodic.log, eventHandler: configuration.eventHandler)
+        let writer = GroupCommitWriter(environment: environment, tables: tables, limits: limits, log: recovery.log, checkpointer: checkpointer, lastAppliedLSN: lastApplied, versionCounter: replayer.versionCounter, hotTier: hotTier, episodicLog: episodic.log, lifecycle: lifecycle, eventHandler: configuration.eventHandler)
         return Opened(environment: environment, tables: tables, writer: writer, report: report)
     }
 
@@ -110,12 +112,14 @@ struct Replayer {
     let limits: Limits
     var versionCounter: UInt64
     let episodicLog: EpisodicLog
+    let lifecycle: LifecycleState
     private var pending: CommitLogRecord?
     private(set) var lastAppliedLSN: UInt64?
     private(set) var recordsReplayed = 0
     private(set) var batchesRolledBack = 0
 
-    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, versionCounter: UInt64, episodicLog: EpisodicLog) {
+    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, versionCounter: UInt64, episodicLog: EpisodicLog, lifecycle: LifecycleState) {
+        self.lifecycle = lifecycle
         self.environment = environment
         self.episodicLog = episodicLog
         self.tables = tables
@@ -155,7 +159,7 @@ struct Replayer {
                 var reader = ByteReader(buffer, source: record.file, baseOffset: record.offset + Int64(CommitLogFormat.headerBytes))
                 let time = try reader.read(Int64.self, "the batch time")
                 let count = try reader.read(UInt32.self, "the operation count")
-                var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: time, versionCounter: versionCounter, payload: nil, episodicLog: episodicLog)
+                var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: time, versionCounter: versionCounter, payload: nil, episodicLog: episodicLog, lifecycle: lifecycle)
                 for _ in 0..<count {
                     let code = try reader.readUInt8("an opcode")
                     let length = Int(try reader.read(UInt32.self, "an operation length"))
@@ -177,6 +181,7 @@ struct Replayer {
         } catch {
             transaction.abort()
             episodicLog.batchAborted()
+            lifecycle.batchAborted()
             throw error
         }
         if let failure = context.notifyCommitted() { throw failure }

@@ -10,6 +10,10 @@ public enum RedoOpcode: UInt8, Sendable, CaseIterable {
     case episodeAppend = 5
     case episodicRetention = 6
     case episodicSegmentSwap = 7
+    // Erase's episodic steps (docs/LIFECYCLE.md).
+    case episodicSeal = 8
+    case episodicIndexRekey = 9
+    case episodicSegmentFilter = 10
 
     // Records (docs/RECORDS.md): 16 to 31.
     case leadPut = 16
@@ -18,6 +22,14 @@ public enum RedoOpcode: UInt8, Sendable, CaseIterable {
     case campaignDelete = 19
     case campaignMetricAppend = 20
     case campaignMetricsDelete = 21
+
+    // Consolidation and erase (docs/LIFECYCLE.md): 32 to 47.
+    case leadEngagementFold = 32
+    case namespaceEraseBegin = 33
+    case namespaceEraseRange = 34
+    case namespaceEraseFinish = 35
+    case leadEraseBegin = 36
+    case leadEraseFinish = 37
 
     /// Decodes one operation of this kind and applies it; replay's single dispatch point.
     func replay(from reader: inout ByteReader, in context: inout WriteContext) throws(EngramError) {
@@ -35,6 +47,15 @@ public enum RedoOpcode: UInt8, Sendable, CaseIterable {
         case .campaignDelete: try CampaignDeleteOperation.decode(from: &reader).apply(in: &context)
         case .campaignMetricAppend: try CampaignMetricAppendOperation.decode(from: &reader).apply(in: &context)
         case .campaignMetricsDelete: try CampaignMetricsDeleteOperation.decode(from: &reader).apply(in: &context)
+        case .episodicSeal: try EpisodicSealOperation.decode(from: &reader).apply(in: &context)
+        case .episodicIndexRekey: try EpisodicIndexRekeyOperation.decode(from: &reader).apply(in: &context)
+        case .episodicSegmentFilter: try EpisodicSegmentFilterOperation.decode(from: &reader).apply(in: &context)
+        case .leadEngagementFold: try LeadEngagementFoldOperation.decode(from: &reader).apply(in: &context)
+        case .namespaceEraseBegin: try NamespaceEraseBeginOperation.decode(from: &reader).apply(in: &context)
+        case .namespaceEraseRange: try NamespaceEraseRangeOperation.decode(from: &reader).apply(in: &context)
+        case .namespaceEraseFinish: try NamespaceEraseFinishOperation.decode(from: &reader).apply(in: &context)
+        case .leadEraseBegin: try LeadEraseBeginOperation.decode(from: &reader).apply(in: &context)
+        case .leadEraseFinish: try LeadEraseFinishOperation.decode(from: &reader).apply(in: &context)
         }
     }
 }
