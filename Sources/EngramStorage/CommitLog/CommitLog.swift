@@ -25,6 +25,9 @@ final class CommitLog {
     /// Bytes appended since `resetBytesSinceCheckpoint`, to trigger checkpoints.
     private(set) var bytesSinceCheckpoint = 0
     private var compressionScratch: [UInt8] = []
+    /// Set by `retireActiveSegment` until the next append starts a segment: the last segment is
+    /// then whole and closed, and a checkpoint may remove it with the rest.
+    private var lastSegmentRetired = false
 
     private init(directory: String, fileSystem: any FileSystem, segmentBytes: Int, segments: [Segment], lastLSN: UInt64) {
         self.directory = directory
@@ -202,6 +205,7 @@ final class CommitLog {
         }
         activeHandle = handle
         activeOffset = 0
+        lastSegmentRetired = false
         segments.append(Segment(firstLSN: firstLSN, path: path))
     }
 
@@ -216,13 +220,13 @@ final class CommitLog {
     func resetBytesSinceCheckpoint() { bytesSinceCheckpoint = 0 }
 
     /// Removes every segment whose records all have LSNs at or below `lsn` (they are in a
-    /// checkpoint). The active segment stays, unless it was retired.
+    /// checkpoint). The last segment stays, unless `retireActiveSegment` closed it.
     func removeSegments(coveredBy lsn: UInt64) throws(EngramError) {
         var removed = 0
         while let first = segments.first {
             // A segment's last LSN is one below the next segment's first; a retired last segment
             // ends at the last LSN written.
-            let lastLSN: UInt64? = segments.count > 1 ? segments[1].firstLSN - 1 : (activeHandle == nil ? self.lastLSN : nil)
+            let lastLSN: UInt64? = segments.count > 1 ? segments[1].firstLSN - 1 : (lastSegmentRetired ? self.lastLSN : nil)
             guard let lastLSN, lastLSN <= lsn else { break }
             try fileSystem.remove(first.path)
             segments.removeFirst()
@@ -241,6 +245,7 @@ final class CommitLog {
         activeHandle = nil
         unsyncedBytes = 0
         syncedLSN = lastLSN
+        lastSegmentRetired = true
     }
 
     func close() {

@@ -79,7 +79,7 @@ public final class EngramStore: Sendable {
     /// child process between fork and exec briefly shares the lock's open file description.
     static let lockWaitMilliseconds = 2_000
 
-    private static func lockDirectory(_ directory: String) throws(EngramError) -> Int32 {
+    static func lockDirectory(_ directory: String) throws(EngramError) -> Int32 {
         let path = Path.join(directory, StoreLayout.lockFile)
         let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         if descriptor < 0 { throw .system("cannot open the lock file", errno: errno, file: path) }

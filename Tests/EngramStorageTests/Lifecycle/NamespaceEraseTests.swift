@@ -220,4 +220,44 @@ import Testing
             reopened.close()
         }
     }
+
+    @Test func aCompactingCopyLeavesTheErasedBytesOutOfLMDBsFreePages() async throws {
+        let directory = TemporaryDirectory()
+        let target = TemporaryDirectory()
+        defer {
+            directory.remove()
+            target.remove()
+        }
+        let configuration = StoreConfiguration(directory: directory.path, limits: lifecycleLimits())
+        let store = try EngramStore.open(configuration)
+        var doomedWork = EpisodeWorkload(seed: 31, leadHigh: 0xD0)
+        var keptWork = EpisodeWorkload(seed: 32, leadHigh: 0xC0)
+        try await populate(store, doomed, &doomedWork, episodeCount: 60)
+        try await populate(store, kept, &keptWork, episodeCount: 60)
+        store.hotTier.removeNamespace(kept)
+        let before = try TierSnapshot(store, kept)
+        #expect(try store.eraseNamespace(doomed).isComplete)
+        store.close()
+        // Deleted keys and values stay in data.mdb's free pages: the reason for the copy.
+        #expect(Leftovers.contains(try SegmentFiles.read(directory.appending("lmdb/data.mdb")), Self.needle))
+
+        try EngramStore.compactCopy(configuration, to: target.path)
+        #expect(Leftovers.contains(try SegmentFiles.read(target.appending("lmdb/data.mdb")), Self.needle) == false)
+        let copy = try EngramStore.open(StoreConfiguration(directory: target.path, limits: lifecycleLimits()))
+        defer { copy.close() }
+        #expect(copy.recovery.createdNew == false)
+        #expect(copy.recovery.episodicDamage == [])
+        try Self.expectGone(copy, target, kept: before)
+        // The copy goes on taking writes where the source stopped.
+        _ = try await copy.write(LongTermPut(namespace: kept, key: bytes("after"), value: bytes("compaction")))
+        #expect(try copy.longTermGet(namespace: kept, key: bytes("after"))?.bytes == bytes("compaction"))
+        // A store that is open elsewhere is refused, and so is a target that holds files.
+        let third = TemporaryDirectory()
+        defer { third.remove() }
+        let open = await engramError { try EngramStore.compactCopy(StoreConfiguration(directory: target.path, limits: lifecycleLimits()), to: third.path) }
+        #expect(open?.code == .busy)
+        #expect(try PosixFileSystem().contentsOfDirectory(third.path).isEmpty)
+        let occupied = await engramError { try EngramStore.compactCopy(configuration, to: target.path) }
+        #expect(occupied?.code == .invalidArgument)
+    }
 }
