@@ -31,31 +31,34 @@ public enum RedoOpcode: UInt8, Sendable, CaseIterable {
     case leadEraseBegin = 36
     case leadEraseFinish = 37
 
-    /// Decodes one operation of this kind and applies it; replay's single dispatch point.
-    func replay(from reader: inout ByteReader, in context: inout WriteContext) throws(EngramError) {
+    /// Decodes one operation of this kind from its body: the single table from opcode to type.
+    /// Replay applies what it returns (`BatchPayloadReader.nextOperation`); the fuzz target checks
+    /// that it encodes back to the same bytes. The switch is exhaustive, so a new opcode does not
+    /// compile without its decoder, and replay and fuzzing pick it up from here.
+    func decode(from reader: inout ByteReader) throws(EngramError) -> any RedoOperation {
         switch self {
-        case .longTermPut: try LongTermPutOperation.decode(from: &reader).apply(in: &context)
-        case .longTermDelete: try LongTermDeleteOperation.decode(from: &reader).apply(in: &context)
-        case .semanticPut: try SemanticPutOperation.decode(from: &reader).apply(in: &context)
-        case .semanticDelete: try SemanticDeleteOperation.decode(from: &reader).apply(in: &context)
-        case .episodeAppend: try EpisodeAppendOperation.decode(from: &reader).apply(in: &context)
-        case .episodicRetention: try EpisodicRetentionOperation.decode(from: &reader).apply(in: &context)
-        case .episodicSegmentSwap: try EpisodicSwapOperation.decode(from: &reader).apply(in: &context)
-        case .leadPut: try LeadPutOperation.decode(from: &reader).apply(in: &context)
-        case .leadDelete: try LeadDeleteOperation.decode(from: &reader).apply(in: &context)
-        case .campaignPut: try CampaignPutOperation.decode(from: &reader).apply(in: &context)
-        case .campaignDelete: try CampaignDeleteOperation.decode(from: &reader).apply(in: &context)
-        case .campaignMetricAppend: try CampaignMetricAppendOperation.decode(from: &reader).apply(in: &context)
-        case .campaignMetricsDelete: try CampaignMetricsDeleteOperation.decode(from: &reader).apply(in: &context)
-        case .episodicSeal: try EpisodicSealOperation.decode(from: &reader).apply(in: &context)
-        case .episodicIndexRekey: try EpisodicIndexRekeyOperation.decode(from: &reader).apply(in: &context)
-        case .episodicSegmentFilter: try EpisodicSegmentFilterOperation.decode(from: &reader).apply(in: &context)
-        case .leadEngagementFold: try LeadEngagementFoldOperation.decode(from: &reader).apply(in: &context)
-        case .namespaceEraseBegin: try NamespaceEraseBeginOperation.decode(from: &reader).apply(in: &context)
-        case .namespaceEraseRange: try NamespaceEraseRangeOperation.decode(from: &reader).apply(in: &context)
-        case .namespaceEraseFinish: try NamespaceEraseFinishOperation.decode(from: &reader).apply(in: &context)
-        case .leadEraseBegin: try LeadEraseBeginOperation.decode(from: &reader).apply(in: &context)
-        case .leadEraseFinish: try LeadEraseFinishOperation.decode(from: &reader).apply(in: &context)
+        case .longTermPut: try LongTermPutOperation.decode(from: &reader)
+        case .longTermDelete: try LongTermDeleteOperation.decode(from: &reader)
+        case .semanticPut: try SemanticPutOperation.decode(from: &reader)
+        case .semanticDelete: try SemanticDeleteOperation.decode(from: &reader)
+        case .episodeAppend: try EpisodeAppendOperation.decode(from: &reader)
+        case .episodicRetention: try EpisodicRetentionOperation.decode(from: &reader)
+        case .episodicSegmentSwap: try EpisodicSwapOperation.decode(from: &reader)
+        case .leadPut: try LeadPutOperation.decode(from: &reader)
+        case .leadDelete: try LeadDeleteOperation.decode(from: &reader)
+        case .campaignPut: try CampaignPutOperation.decode(from: &reader)
+        case .campaignDelete: try CampaignDeleteOperation.decode(from: &reader)
+        case .campaignMetricAppend: try CampaignMetricAppendOperation.decode(from: &reader)
+        case .campaignMetricsDelete: try CampaignMetricsDeleteOperation.decode(from: &reader)
+        case .episodicSeal: try EpisodicSealOperation.decode(from: &reader)
+        case .episodicIndexRekey: try EpisodicIndexRekeyOperation.decode(from: &reader)
+        case .episodicSegmentFilter: try EpisodicSegmentFilterOperation.decode(from: &reader)
+        case .leadEngagementFold: try LeadEngagementFoldOperation.decode(from: &reader)
+        case .namespaceEraseBegin: try NamespaceEraseBeginOperation.decode(from: &reader)
+        case .namespaceEraseRange: try NamespaceEraseRangeOperation.decode(from: &reader)
+        case .namespaceEraseFinish: try NamespaceEraseFinishOperation.decode(from: &reader)
+        case .leadEraseBegin: try LeadEraseBeginOperation.decode(from: &reader)
+        case .leadEraseFinish: try LeadEraseFinishOperation.decode(from: &reader)
         }
     }
 }
