@@ -45,6 +45,7 @@ extension EngramStore {
             try pass.fold()
             try pass.trim(nowMicroseconds: nowMicroseconds)
             pass.report.elapsedMicroseconds = Int((monotonicNanoseconds() - pass.start) / 1_000)
+            configuration.eventHandler?(.consolidationPassed(pass.report))
             return pass.report
         }
     }

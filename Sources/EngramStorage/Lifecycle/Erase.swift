@@ -72,7 +72,7 @@ extension EngramStore {
     func eraseLead(namespace: Namespace, id: UUID, tuning: ErasureTuning) throws(EngramError) -> ErasureReport {
         try LongTermValidation.checkNamespace(namespace, limits: limits)
         return try erase(tuning: tuning) { (run: inout ErasureRun) throws(EngramError) in
-            _ = try run.command(LeadEraseBegin(namespace: namespace, lead: id))
+            if try run.command(LeadEraseBegin(namespace: namespace, lead: id)) { run.report.deletedLeadRecordCount += 1 }
         }
     }
 
@@ -89,6 +89,7 @@ extension EngramStore {
             if !run.mustStop { try run.finishPending() } else { run.report.isComplete = false }
             if run.report.isComplete { try run.checkpoint() }
             run.report.elapsedMicroseconds = Int((monotonicNanoseconds() - start) / 1_000)
+            configuration.eventHandler?(.erasureRan(run.report))
             return run.report
         }
     }

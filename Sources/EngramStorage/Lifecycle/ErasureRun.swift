@@ -6,6 +6,10 @@ import Glibc
 public struct ErasureReport: Sendable, Equatable {
     /// LMDB keys deleted by the key-range steps.
     public var deletedKeyCount = 0
+    /// Lead records a lead erase deleted (with their three index entries): 1 when the lead had a
+    /// record, 0 when it had none (its episodes, if any, are erased all the same) or when an
+    /// earlier, interrupted call had deleted it.
+    public var deletedLeadRecordCount = 0
     /// Segment rewrites swapped in.
     public var rewrittenSegmentCount = 0
     /// Episode records dropped from segment files.

@@ -4,22 +4,25 @@ import FoundationEssentials
 
 /// In one transaction: seals the episodic log's active segment, deletes the lead record and its
 /// index entries (operation 17) and its engagement summary, and puts the lead's marker. The
-/// outcome is the marker, the one found when the erase had begun already.
+/// outcome is whether this command deleted a lead record: false when there was none, or when the
+/// erase had begun already (its begin deleted the record then).
 struct LeadEraseBegin: WriteCommand {
     let namespace: Namespace
     let lead: UUID
 
     var payloadByteCount: Int { 96 + namespace.bytes.count }
 
-    func execute(in context: inout WriteContext) throws(EngramError) -> ErasureMarker {
+    func execute(in context: inout WriteContext) throws(EngramError) -> Bool {
         let table = context.tables.lifecycle.markers
         if context.lifecycle.markersMayExistForWriter {
             // The namespace's erase takes the lead with it.
             try context.refuseIfErasing(namespace)
-            if let existing = try LifecycleKey.lead(namespace, lead).withBytes({ (key) throws(EngramError) -> ErasureMarker? in
-                try context.get(table, key).map { (value) throws(EngramError) in try ErasureMarker.decode(value, source: table.name) }
+            if try LifecycleKey.lead(namespace, lead).withBytes({ (key) throws(EngramError) -> Bool in
+                guard let value = try context.get(table, key) else { return false }
+                _ = try ErasureMarker.decode(value, source: table.name)
+                return true
             }) {
-                return existing
+                return false
             }
         }
         try EpisodicSealOperation.sealIfNeeded(in: &context)
@@ -32,7 +35,7 @@ struct LeadEraseBegin: WriteCommand {
         let state = try context.episodicLog.readState(context.transaction, context.tables.episodic)
         let marker = ErasureMarker(beforePosition: state.nextPosition, startedAtMicroseconds: context.batchTimeMicroseconds)
         try context.apply(LeadEraseBeginOperation(namespace: namespace, lead: lead, marker: marker))
-        return marker
+        return exists
     }
 }
 

@@ -40,6 +40,11 @@ public enum StoreEvent: Sendable, Equatable {
     case writesStopped(EngramError)
     /// A background consolidation pass failed (docs/LIFECYCLE.md); the next one tries again.
     case consolidationFailed(EngramError)
+    /// A consolidation pass (background or on demand) ended with this report.
+    case consolidationPassed(ConsolidationReport)
+    /// A namespace or lead erase (or `finishPendingErasures`) ended with this report; a pass's
+    /// erase steps are in its own report instead.
+    case erasureRan(ErasureReport)
 }
 
 /// What the store has done since it opened.
