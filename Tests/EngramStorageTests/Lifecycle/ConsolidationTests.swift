@@ -1,5 +1,6 @@
 @testable import EngramStorage
 import FoundationEssentials
+import Synchronization
 import Testing
 
 /// Consolidation (docs/LIFECYCLE.md): summaries equal a model folded from the same events, each
@@ -236,5 +237,34 @@ import Testing
             try await waitUntil { (try? store.consolidationPosition(namespace: crm)) == end }
             #expect(try EngagementModel.stored(store, crm) == workload.model(crm))
         }
+    }
+
+    /// Every pass and every erase call ends with an event carrying its report: what engramd's
+    /// metrics count. Background passes send theirs too.
+    @Test func passesAndErasuresReportThroughEvents() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let events = Mutex<[StoreEvent]>([])
+        let configuration = StoreConfiguration(directory: directory.path, limits: lifecycleLimits()) { event in
+            events.withLock { $0.append(event) }
+        }
+        let store = try EngramStore.open(configuration)
+        var workload = EpisodeWorkload(seed: 17)
+        try await workload.append(store, crm, count: 30)
+        events.withLock { $0.removeAll() }
+        let pass = try store.consolidate()
+        #expect(pass.foldedEventCount > 0)
+        let erasure = try store.eraseLead(namespace: crm, id: workload.leads[0])
+        #expect(events.withLock { $0 } == [.consolidationPassed(pass), .erasureRan(erasure)])
+        store.close()
+
+        var limits = lifecycleLimits()
+        limits.consolidationIntervalMilliseconds = 5
+        let background = Mutex<Int>(0)
+        let scheduled = try EngramStore.open(StoreConfiguration(directory: directory.path, limits: limits) { event in
+            if case .consolidationPassed = event { background.withLock { $0 += 1 } }
+        })
+        defer { scheduled.close() }
+        try await waitUntil { background.withLock { $0 } >= 2 }
     }
 }
