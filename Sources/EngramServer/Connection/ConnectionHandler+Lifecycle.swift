@@ -50,7 +50,11 @@ extension ConnectionHandler {
         let completion = completionSink(header, start)
         let store = server.store
         inFlightCount += 1
-        let accepted = server.lifecycle.run {
+        let accepted = server.lifecycle.run { isActive in
+            guard isActive else {
+                completion(.failure(EngramError(.closed, "the server is shutting down")))
+                return
+            }
             do throws(EngramError) {
                 completion(.response(try work(store)))
             } catch {

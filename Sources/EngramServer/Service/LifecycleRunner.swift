@@ -22,9 +22,10 @@ final class LifecycleRunner: Sendable {
         pool.start()
     }
 
-    /// Runs `work` on the lifecycle thread; false (and `work` not run) when `countMax` requests
-    /// are already waiting or running.
-    func run(_ work: @escaping @Sendable () -> Void) -> Bool {
+    /// Runs `work` on the lifecycle thread, with `isActive` false when the runner was shut down
+    /// before its turn (so the request is still answered); returns false, and `work` is not run,
+    /// when `countMax` requests are already waiting or running.
+    func run(_ work: @escaping @Sendable (_ isActive: Bool) -> Void) -> Bool {
         let previous = pendingCount.wrappingAdd(1, ordering: .relaxed).oldValue
         guard previous < countMax else {
             pendingCount.wrappingSubtract(1, ordering: .relaxed)
@@ -32,8 +33,7 @@ final class LifecycleRunner: Sendable {
         }
         pool.submit { [self] state in
             defer { pendingCount.wrappingSubtract(1, ordering: .relaxed) }
-            guard case .active = state else { return }
-            work()
+            if case .active = state { work(true) } else { work(false) }
         }
         return true
     }
