@@ -6,7 +6,7 @@ import Testing
 /// codes.
 extension CommandLineTests {
     @Test func lifecycleCommands() async throws {
-        try await withServer(arguments: ["--token", "root:admin:*", "--token", "reader:read:*", "--consolidation-interval-ms", "0"]) { server in
+        try await withServer(arguments: ["--token", "root:admin:*", "--token", "reader:read:*", "--consolidation-interval-ms", "0", "--consolidation-pass-ms", "60000"]) { server in
             let port = server.port
             let client = EngramClient(server.clientConfiguration(token: "root", connections: 1))
             defer { Task { await client.close() } }

@@ -213,16 +213,18 @@ import Testing
             var workload = EpisodeWorkload(seed: 12)
             while try SegmentFiles.names(directory).count < 6 { try await workload.append(store, crm, count: 20) }
             let before = try SegmentFiles.names(directory)
-            let report = try store.consolidate()
-            #expect(report.trimmedSegmentCount >= 3)
+            // Passes until one reports no work left: on a loaded machine one pass may meet its
+            // deadline (1 s) in the fold, before retention.
+            let trimmed = try store.consolidateFully().reduce(0) { $0 + $1.trimmedSegmentCount }
+            #expect(trimmed >= 3)
             let after = try SegmentFiles.names(directory)
-            #expect(after.count == before.count - report.trimmedSegmentCount)
+            #expect(after.count == before.count - trimmed)
             #expect(after == Array(before.suffix(after.count)))
             // The fold ran first: every event was folded before its segment went.
             #expect(try EngagementModel.stored(store, crm) == workload.model(crm))
             // By age: everything sealed goes.
-            let aged = try store.consolidate(nowMicroseconds: workload.written[crm]!.last!.timestampMicroseconds + Int64(limits.episodicRetentionSeconds + 1) * 1_000_000)
-            #expect(aged.trimmedSegmentCount == after.count - 1)
+            let aged = try store.consolidateFully(nowMicroseconds: workload.written[crm]!.last!.timestampMicroseconds + Int64(limits.episodicRetentionSeconds + 1) * 1_000_000)
+            #expect(aged.reduce(0) { $0 + $1.trimmedSegmentCount } == after.count - 1)
             #expect(try SegmentFiles.names(directory).count == 1)
         }
     }
