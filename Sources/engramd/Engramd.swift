@@ -55,6 +55,10 @@ struct Engramd: AsyncParsableCommand {
     var mapBytes: Int?
     @Option(help: "How long the writer holds a batch open for more writes, in microseconds [ENGRAM_BATCH_WAIT_US, default 0].")
     var batchWaitUs: Int?
+    @Option(help: "Time between background consolidation passes (expiry, engagement fold, retention, unfinished erasures), in milliseconds; 0 runs none [ENGRAM_CONSOLIDATION_INTERVAL_MS, default 60000].")
+    var consolidationIntervalMs: Int?
+    @Option(help: "Wall time one consolidation pass may take, in milliseconds; each of its writer commands stays within 2 ms [ENGRAM_CONSOLIDATION_PASS_MS, default 1000].")
+    var consolidationPassMs: Int?
     @Option(help: "trace, debug, info, notice, warning, error or critical [ENGRAM_LOG_LEVEL, default info].")
     var logLevel: String?
 
@@ -81,6 +85,8 @@ struct Engramd: AsyncParsableCommand {
         configuration.limits = limits
         configuration.storageLimits.mapBytes = try mapBytes ?? environment.integer("ENGRAM_MAP_BYTES") ?? configuration.storageLimits.mapBytes
         configuration.storageLimits.batchWaitMicroseconds = try batchWaitUs ?? environment.integer("ENGRAM_BATCH_WAIT_US") ?? configuration.storageLimits.batchWaitMicroseconds
+        configuration.storageLimits.consolidationIntervalMilliseconds = try consolidationIntervalMs ?? environment.integer("ENGRAM_CONSOLIDATION_INTERVAL_MS") ?? configuration.storageLimits.consolidationIntervalMilliseconds
+        configuration.storageLimits.consolidationPassMilliseconds = try consolidationPassMs ?? environment.integer("ENGRAM_CONSOLIDATION_PASS_MS") ?? configuration.storageLimits.consolidationPassMilliseconds
         configuration.tokens = try loadTokens(environment)
         guard configuration.eventLoopCount > 0 else { throw ValidationError("--event-loops must be positive") }
         return configuration
