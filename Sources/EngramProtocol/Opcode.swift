@@ -30,7 +30,7 @@ public struct Opcode: RawRepresentable, Sendable, Hashable, CustomStringConverti
         .hello, .ping, .stats,
         .longTermGet, .longTermPut, .longTermDelete, .longTermCompareAndSet, .longTermScan,
         .semanticPut, .semanticGet, .semanticDelete, .semanticScan,
-    ]
+    ] + Opcode.snapshotRequests
 
     /// Whether the request changes stored state (and so may carry durability flags).
     public var writes: Bool {
@@ -57,7 +57,7 @@ public struct Opcode: RawRepresentable, Sendable, Hashable, CustomStringConverti
         case .semanticGet: "semantic_get"
         case .semanticDelete: "semantic_delete"
         case .semanticScan: "semantic_scan"
-        default: "unknown"
+        default: snapshotName ?? "unknown"
         }
     }
 

@@ -9,6 +9,7 @@ extension ConnectionHandler {
     /// the start of every latency the metrics record for the burst's requests.
     func handle(_ frame: Frame, receivedNanoseconds: UInt64) {
         let header = frame.header
+        if header.opcode.isSnapshot { return handleSnapshot(frame, receivedNanoseconds: receivedNanoseconds) }
         let request: Request
         do {
             guard let decoded = try Request.decode(frame) else {

@@ -56,6 +56,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var lastActivityNanoseconds: UInt64 = 0
     private var slowReaderTimeout: Scheduled<Void>?
     var namespaceCache: [String: CachedNamespace] = [:]
+    /// Snapshots this connection holds open (ConnectionHandler+Snapshot.swift).
+    var snapshots = SnapshotSessions()
 
     struct CachedNamespace {
         let namespace: Result<Namespace, EngramError>
@@ -111,6 +113,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         phase = .closed
+        snapshots.closeAll()
         helloTimeout?.cancel()
         idleCheck?.cancel()
         slowReaderTimeout?.cancel()

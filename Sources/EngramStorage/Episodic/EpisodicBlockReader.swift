@@ -8,6 +8,9 @@ struct EpisodicBlockReader {
     private var raw: [UInt8] = []
     private var stored: [UInt8] = []
     private var pieces = ByteWriter()
+    /// A snapshot's handles on the segment files it names, used before the log's shared ones so
+    /// a file removed since the snapshot began stays readable (docs/EXPORT.md).
+    var pinnedHandles: [String: SegmentReadHandle] = [:]
 
     init(log: EpisodicLog, transaction: LMDBTransaction) {
         self.log = log
@@ -39,7 +42,7 @@ struct EpisodicBlockReader {
         }
         let segment = try log.segmentRow(row.segment, transaction)
         let path = log.path(segment: row.segment, generation: segment.generation)
-        let handle = try log.readHandle(segment: row.segment, generation: segment.generation)
+        let handle = try pinnedHandles[path] ?? log.readHandle(segment: row.segment, generation: segment.generation)
         let blockBytes = EpisodicFormat.blockHeaderBytes + Int(row.storedBytes)
         try readFully(handle.handle, byteCount: blockBytes, at: Int64(row.offset), path: path)
         let offset = Int64(row.offset)

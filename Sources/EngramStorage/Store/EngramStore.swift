@@ -20,6 +20,8 @@ public final class EngramStore: Sendable {
     private let lockDescriptor: Int32
     /// What open found and did: the checkpoint it started from, the records replayed, a cut tail.
     public let recovery: RecoveryReport
+    /// Open snapshots (docs/EXPORT.md), closed before LMDB closes.
+    let snapshotRegistry = SnapshotRegistry()
 
     private init(configuration: StoreConfiguration, environment: LMDBEnvironment, tables: Tables, writer: GroupCommitWriter, hotTier: HotTier, lockDescriptor: Int32, recovery: RecoveryReport) {
         self.configuration = configuration
@@ -55,6 +57,7 @@ public final class EngramStore: Sendable {
     /// Finishes every queued write, takes a final checkpoint, and closes LMDB. Idempotent. Reads
     /// must have ended; writes submitted after this begins fail with `.closed`.
     public func close() {
+        snapshotRegistry.closeAll()
         writer.close()
         environment.close()
         Glibc.close(lockDescriptor)
@@ -63,6 +66,7 @@ public final class EngramStore: Sendable {
     /// Ends the store as `kill -9` would, for tests: no final sync or checkpoint; LMDB's pages
     /// stay in the page cache and the commit log keeps only what it wrote.
     func simulateCrash() {
+        snapshotRegistry.closeAll()
         writer.abandon()
         environment.close()
         Glibc.close(lockDescriptor)

@@ -170,6 +170,15 @@ public struct Limits: Sendable, Equatable {
     /// range fits PostgreSQL's timestamptz for export.
     public var recordTimeMicrosecondsMax: Int64 = 253_402_300_799_999_999
 
+    // MARK: Snapshots (docs/EXPORT.md)
+
+    /// Snapshots open at once. Each holds an LMDB read transaction (a reader slot) for its life.
+    public var snapshotCountMax: Int = 8
+    /// How long a snapshot may be held. Its read transaction pins every page it can see, so LMDB
+    /// cannot reuse the pages later commits free and the file grows by about 4 KiB per random
+    /// update until it ends; 10 minutes streams ten million leads at the export's rate.
+    public var snapshotHoldSecondsMax: Int = 600
+
     /// The default bounds.
     public static let `default` = Limits()
 
@@ -237,6 +246,7 @@ public struct Limits: Sendable, Equatable {
         try require(scanBytesMax >= keyBytesMax + valueBytesMax, "scanBytesMax \(scanBytesMax) must hold at least one entry (\(keyBytesMax + valueBytesMax) bytes)")
         try validateRecords(require)
         try validateHotTier(require)
+        try validateSnapshots(require)
     }
 
     /// The hot tier's relations; the positive checks have run.
