@@ -65,7 +65,7 @@ public final class ExportProgress: Sendable {
         if isEnabled && drawn { Self.writeStandardError("\r\u{1B}[2K") }
     }
 
-    static func writeStandardError(_ text: String) {
+    public static func writeStandardError(_ text: String) {
         var text = text
         text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }

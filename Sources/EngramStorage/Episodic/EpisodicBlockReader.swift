@@ -42,7 +42,8 @@ struct EpisodicBlockReader {
         }
         let segment = try log.segmentRow(row.segment, transaction)
         let path = log.path(segment: row.segment, generation: segment.generation)
-        let handle = try pinnedHandles[path] ?? log.readHandle(segment: row.segment, generation: segment.generation)
+        let handle: SegmentReadHandle
+        if let pinned = pinnedHandles[path] { handle = pinned } else { handle = try log.readHandle(segment: row.segment, generation: segment.generation) }
         let blockBytes = EpisodicFormat.blockHeaderBytes + Int(row.storedBytes)
         try readFully(handle.handle, byteCount: blockBytes, at: Int64(row.offset), path: path)
         let offset = Int64(row.offset)
