@@ -7,6 +7,9 @@ struct OutboundRequest {
     let frame: ByteBuffer
     let promise: EventLoopPromise<Frame>
     let timeout: TimeAmount
+    /// Set for a follow: its frames go to the sink, not to the promise, and have no timeout. The
+    /// promise then completes when the request was handed to the socket.
+    var stream: FollowSink? = nil
 }
 
 /// Matches answers to requests by id on one connection. Lives in the connection's pipeline and
@@ -27,6 +30,13 @@ final class ClientChannelHandler: ChannelDuplexHandler {
 
     private let flags: ConnectionFlags
     private var pending: [UInt64: Pending] = [:]
+    /// Live follows by request id.
+    private var streams: [UInt64: FollowSink] = [:]
+    /// A follow's consumer is behind: the socket is not read until it catches up.
+    private var readingHeld = false
+    private var readPending = false
+    /// Kept for `resumeReading`, which arrives from the consumer's task through the event loop.
+    private var context: ChannelHandlerContext?
     private var written: UInt64 = 0
     private var goneAway = false
     /// Set once the connection failed: requests written after that were never sent.
@@ -53,6 +63,12 @@ final class ClientChannelHandler: ChannelDuplexHandler {
         }
         written += 1
         let id = request.requestID
+        if let stream = request.stream {
+            streams[id] = stream
+            context.write(wrapOutboundOut(request.frame), promise: nil)
+            request.promise.succeed(Frame(header: FrameHeader(opcode: .episodicFollow, requestID: id), body: ByteBuffer()))
+            return
+        }
         let timeout = context.eventLoop.assumeIsolated().scheduleTask(in: request.timeout) { [self] in
             guard let entry = pending.removeValue(forKey: id) else { return }
             entry.promise.fail(EngramClientError(.timeout, "no answer within \(request.timeout.nanoseconds / 1_000_000) ms"))
@@ -66,6 +82,12 @@ final class ClientChannelHandler: ChannelDuplexHandler {
         let id = frame.header.requestID
         if id == 0 {
             serverFrame(context, frame)
+            return
+        }
+        if let stream = streams[id] {
+            if !frame.header.flags.contains(.more) { streams.removeValue(forKey: id) }
+            if stream.deliver(frame) { readingHeld = true }
+            closeIfDrained(context)
             return
         }
         guard let entry = pending.removeValue(forKey: id) else { return }  // timed out already
@@ -106,12 +128,40 @@ final class ClientChannelHandler: ChannelDuplexHandler {
 
     /// After going away, the client closes once every request read by the server is answered.
     private func closeIfDrained(_ context: ChannelHandlerContext) {
-        if goneAway && pending.isEmpty { context.close(promise: nil) }
+        if goneAway && pending.isEmpty && streams.isEmpty { context.close(promise: nil) }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if readingHeld {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// A follow's consumer caught up: read the socket again.
+    func resumeReading() {
+        readingHeld = false
+        if readPending, let context {
+            readPending = false
+            context.read()
+        }
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
     }
 
     private func failAll(_ error: EngramClientError) {
         if closedError == nil { closedError = EngramClientError(.notExecuted, "the connection is closed, so the request was not sent (\(error))") }
         flags.goneAway.store(true, ordering: .relaxed)
+        let sinks = streams
+        streams.removeAll()
+        for (_, sink) in sinks { sink.fail(error) }
         let entries = pending
         pending.removeAll()
         for (_, entry) in entries {

@@ -34,9 +34,13 @@ public struct SemanticPage: Sendable, Hashable {
 /// whose connection broke may have been applied.
 public final class EngramClient: Sendable {
     let pool: ConnectionPool
+    let configuration: EngramClientConfiguration
+    let group: any EventLoopGroup
 
     public init(_ configuration: EngramClientConfiguration = EngramClientConfiguration(), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         pool = ConnectionPool(configuration: configuration, group: group)
+        self.configuration = configuration
+        self.group = group
     }
 
     /// Closes every connection; later calls fail with `connectionClosed`.
@@ -57,7 +61,7 @@ public final class EngramClient: Sendable {
         }
     }
 
-    private func unexpected(_ response: Response, _ opcode: Opcode) -> EngramClientError {
+    func unexpected(_ response: Response, _ opcode: Opcode) -> EngramClientError {
         EngramClientError(.protocolViolation, "unexpected answer \(response) to \(opcode.name)")
     }
 

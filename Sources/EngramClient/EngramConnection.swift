@@ -86,7 +86,7 @@ public final class EngramConnection: Sendable {
         }
     }
 
-    private static func decode(_ frame: Frame) throws(EngramClientError) -> Response {
+    static func decode(_ frame: Frame) throws(EngramClientError) -> Response {
         let response: Response
         do {
             response = try Response.decode(frame)
@@ -97,6 +97,33 @@ public final class EngramConnection: Sendable {
             throw EngramClientError(.server(status), message)
         }
         return response
+    }
+
+    /// Sends a follow request and returns the sink its frames arrive in. The first frame is the
+    /// server's acceptance (or its refusal); the connection should carry nothing else, since a
+    /// slow consumer of the follow stops the connection's reading.
+    func follow(_ request: Request) async throws(EngramClientError) -> FollowSink {
+        let id = nextRequestID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let channel = self.channel
+        let sink = FollowSink(resumeReading: {
+            channel.eventLoop.execute {
+                try? channel.pipeline.syncOperations.handler(type: ClientChannelHandler.self).resumeReading()
+            }
+        })
+        var buffer = channel.allocator.buffer(capacity: 64)
+        FrameEncoder.write(request, requestID: id, into: &buffer)
+        let promise = channel.eventLoop.makePromise(of: Frame.self)
+        channel.writeAndFlush(OutboundRequest(requestID: id, frame: buffer, promise: promise, timeout: requestTimeout, stream: sink)).whenFailure { _ in
+            promise.fail(EngramClientError(.notExecuted, "the connection was closed before the follow was sent"))
+        }
+        do {
+            _ = try await promise.futureResult.get()
+        } catch let error as EngramClientError {
+            throw error
+        } catch {
+            throw EngramClientError(.connectionClosed, "\(error)")
+        }
+        return sink
     }
 
     /// Whether the connection can take new requests: open, and the server has not said it is

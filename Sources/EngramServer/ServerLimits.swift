@@ -44,6 +44,24 @@ public struct ServerLimits: Sendable, Equatable {
     /// Namespaces whose name and grant a connection remembers; agents use one or a few.
     public var namespaceCacheCountMax: Int = 64
 
+    /// Episodic follows one connection holds at once: an agent follows a stream or two; each costs
+    /// a page read per commit while it keeps up.
+    public var followCountMax: Int = 16
+    /// Bytes of a follow's push frames handed to the socket and not yet taken by it. Past this
+    /// the follow is paused and resumes from its position when the socket drains, so a slow
+    /// follower costs the server at most this plus one frame however far behind it falls.
+    public var followBufferedBytesMax: Int = 256 << 10
+    /// A push frame's size: large enough to carry hundreds of events per write, small enough
+    /// that one frame is a small part of a client's memory.
+    public var followFrameBytesMax: Int = 1 << 20
+    /// Agents a follow may name; a longer list means "follow them all and filter".
+    public var followAgentCountMax: Int = 64
+    /// Kinds a follow may name, for the same reason.
+    public var followKindCountMax: Int = 64
+    /// Pages a follow reads in one turn of the event loop before it lets other connections run:
+    /// a follower far behind catches up without holding the loop.
+    public var followPagesPerTurnMax: Int = 4
+
     public static let `default` = ServerLimits()
 
     public init() {}
@@ -55,7 +73,19 @@ public struct ServerLimits: Sendable, Equatable {
         let framing = FrameHeader.byteCount + 4 + 2 + storage.keyBytesMax + 1 + 16
         let page = storage.scanBytesMax + storage.scanCountMax * 32
         let largestFact = largestFactBytes(storage)
-        return framing + max(page, largestFact + 32, storage.valueBytesMax + 16)
+        // A multi-get returns values up to scanBytesMax (and always the first one found), with
+        // five bytes of framing per key.
+        let multiGet = max(storage.scanBytesMax, storage.hotTierSlabPageBytes) + storage.hotTierMultiGetKeyCountMax * 5
+        // An episodic page stops after scanBytesMax bytes, checked per block and always with one
+        // episode; an episode on the wire is no longer than its record.
+        let episodePage = storage.scanBytesMax + storage.episodicBlockBytes + largestEpisodeRecordBytes(storage) + 64
+        return framing + max(page, largestFact + 32, storage.valueBytesMax + 16, multiGet, episodePage)
+    }
+
+    /// The largest episode record (docs/EPISODIC.md, "Record"): its 37-byte header, namespace,
+    /// agent, both ids and body. Its wire form is shorter.
+    func largestEpisodeRecordBytes(_ storage: Limits) -> Int {
+        37 + storage.namespaceBytesMax + storage.episodeAgentBytesMax + 32 + storage.episodeBodyBytesMax
     }
 
     /// A fact with every tag and dimension and the largest body, as it travels.
@@ -73,6 +103,8 @@ public struct ServerLimits: Sendable, Equatable {
             ("slowReaderTimeoutMilliseconds", slowReaderTimeoutMilliseconds), ("idleTimeoutMilliseconds", idleTimeoutMilliseconds),
             ("helloTimeoutMilliseconds", helloTimeoutMilliseconds), ("shutdownGraceMilliseconds", shutdownGraceMilliseconds),
             ("semanticScanChunkCount", semanticScanChunkCount), ("closeLingerMilliseconds", closeLingerMilliseconds), ("namespaceCacheCountMax", namespaceCacheCountMax),
+            ("followCountMax", followCountMax), ("followBufferedBytesMax", followBufferedBytesMax), ("followFrameBytesMax", followFrameBytesMax),
+            ("followAgentCountMax", followAgentCountMax), ("followKindCountMax", followKindCountMax), ("followPagesPerTurnMax", followPagesPerTurnMax),
         ]
         for (name, value) in positive {
             try require(value > 0, "\(name) must be positive, got \(value)")
@@ -87,6 +119,12 @@ public struct ServerLimits: Sendable, Equatable {
         try require(inFlightRequestCountMax <= storage.writerQueueDepthMax, "inFlightRequestCountMax \(inFlightRequestCountMax) exceeds writerQueueDepthMax \(storage.writerQueueDepthMax): one connection could fill the writer queue")
         try require(idleTimeoutMilliseconds <= Int(UInt32.max), "idleTimeoutMilliseconds must fit the u32 hello field")
         try require(closeLingerMilliseconds <= shutdownGraceMilliseconds, "closeLingerMilliseconds \(closeLingerMilliseconds) exceeds shutdownGraceMilliseconds \(shutdownGraceMilliseconds): shutdown would cut the linger short")
+        let largestPush = FrameHeader.byteCount + 12 + largestEpisodeRecordBytes(storage)
+        try require(followFrameBytesMax >= largestPush, "followFrameBytesMax \(followFrameBytesMax) cannot carry the largest episode (\(largestPush) bytes with episodeBodyBytesMax \(storage.episodeBodyBytesMax))")
+        try require(followFrameBytesMax <= responseFrameBytesMax(storage), "followFrameBytesMax \(followFrameBytesMax) exceeds the response frame limit \(responseFrameBytesMax(storage))")
+        try require(followCountMax <= inFlightRequestCountMax, "followCountMax \(followCountMax) exceeds inFlightRequestCountMax \(inFlightRequestCountMax)")
+        try require(followAgentCountMax <= Int(UInt16.max) && followKindCountMax <= Int(UInt16.max), "followAgentCountMax and followKindCountMax must fit their u16 counts")
+        try require(requestFrameBytesMax >= FrameHeader.byteCount + 1 + storage.namespaceBytesMax + 2 + 1 + storage.episodeAgentBytesMax + 3 + 32 + 4 + storage.episodeBodyBytesMax, "requestFrameBytesMax \(requestFrameBytesMax) cannot carry the largest single episode")
         try require(connectionCountMax <= 1_000_000, "connectionCountMax \(connectionCountMax) is past what one process can hold open")
     }
 

@@ -16,7 +16,7 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Server port.") var port = 7379
     @Option(help: "Token (empty for open mode).") var token = ""
     @Option(help: "Namespace the keys live in.") var namespace = "bench"
-    @Option(help: "Tests to run in order, comma-separated: put, get, ping.") var tests = "put,get"
+    @Option(help: "Tests to run in order, comma-separated: put, get (long-term), hot-put, hot-get (short-term), ping.") var tests = "put,get"
     @Option(name: [.customShort("c"), .long], help: "Connections.") var connections = 50
     @Option(name: [.customShort("P"), .long], help: "Requests in flight per connection.") var pipeline = 1
     @Option(name: [.customShort("n"), .long], help: "Requests per test.") var requests = 1_000_000
@@ -88,9 +88,9 @@ struct Bench: AsyncParsableCommand {
             print("\"\(workload.operation)\",\"\(Int(Double(requests) / seconds))\",\"\(percentile(0.5))\",\"\(percentile(0.99))\"")
             return
         }
-        let mode = workload.operation == .put ? (applied ? ", applied" : ", durable") : ""
+        let mode = workload.operation == .put ? (applied ? ", applied" : ", durable") : workload.operation == .hotPut ? ", memory only" : ""
         print("\(workload.operation): \(requests) requests, \(connections) connections x \(pipeline) pipelined, \(valueBytes)-byte values, keyspace \(keyspace)\(mode)")
-        print("  \(Int(Double(requests) / seconds)) requests/s in \(String(format3(seconds))) s, \(failures) failures\(workload.operation == .get ? ", \(misses) not found" : "")")
+        print("  \(Int(Double(requests) / seconds)) requests/s in \(String(format3(seconds))) s, \(failures) failures\(workload.operation == .get || workload.operation == .hotGet ? ", \(misses) not found" : "")")
         print("  latency ms: p50 \(percentile(0.5))  p95 \(percentile(0.95))  p99 \(percentile(0.99))  p99.9 \(percentile(0.999))  max \(sorted.last.map(milliseconds) ?? "-")")
     }
 

@@ -22,6 +22,11 @@ struct Engram: AsyncParsableCommand {
             """,
         subcommands: [
             Ping.self, Stats.self, Get.self, Put.self, Delete.self, CompareAndSet.self, Scan.self,
+            ShortTermGet.self, ShortTermMultiGet.self, ShortTermPut.self, ShortTermDelete.self, ShortTermTouch.self, ShortTermStats.self,
+            Append.self, Episodes.self, ScanEpisodes.self, Follow.self,
+            LeadUpsertCommand.self, LeadGetCommand.self, LeadDeleteCommand.self, LeadsCommand.self,
+            CampaignUpsertCommand.self, CampaignGetCommand.self, CampaignDeleteCommand.self, CampaignsCommand.self,
+            MetricAppendCommand.self, CampaignSummaryCommand.self, ActiveSummariesCommand.self, HourlyCommand.self,
             SemanticPut.self, SemanticGet.self, SemanticDelete.self, SemanticScan.self,
         ])
 }

@@ -5,6 +5,10 @@ import Testing
 /// Every request and response through the encoder and back through the decoder and codec.
 @Suite struct MessageRoundTripTests {
     static let id = FactID(bytes: Array(0..<16))
+    static let episode = WireEpisode(position: 11, sequence: 4, timestampMicroseconds: 1_767_225_600_000_000, agent: "engage-2", kind: 7, lead: id, campaign: FactID(bytes: Array(repeating: 3, count: 16)), body: Array("clicked".utf8))
+    static let lead = WireLead(id: id, email: "Ann@Example.com", name: "Ann", company: "ACME", source: "web", category: "b2b", score: 87, status: "new", metadata: Array("{\"a\":1}".utf8), createdAtMicroseconds: 1_700_000_000_000_000, updatedAtMicroseconds: 1_700_000_000_000_001, version: 5)
+    static let campaign = WireCampaign(id: id, name: "Spring", type: "email", status: .active, budgetCents: 125_000, createdAtMicroseconds: 1_700_000_000_000_000, updatedAtMicroseconds: 1_700_000_000_000_001, version: 9)
+    static let totals = WireTotals(eventCount: 2, sent: 150, opened: 45, clicked: 10, converted: 2)
     static let fact = WireFact(tags: ["lead", "hot"], vector: [0.5, -1.25, 3], body: Array("prefers email".utf8))
 
     static let requests: [Request] = [
@@ -27,6 +31,37 @@ import Testing
         .semanticDelete(namespace: "kb", id: id),
         .semanticScan(namespace: "kb", after: nil, limit: 10),
         .semanticScan(namespace: "kb", after: id, limit: 10),
+        .shortTermGet(namespace: "crm", key: Array("ctx".utf8)),
+        .shortTermMultiGet(namespace: "crm", keys: [Array("a".utf8), [0xFF, 0]]),
+        .shortTermPut(namespace: "crm", key: Array("ctx".utf8), ttl: .serverDefault, value: Array("v".utf8)),
+        .shortTermPut(namespace: "crm", key: Array("ctx".utf8), ttl: .never, value: []),
+        .shortTermPut(namespace: "crm", key: Array("ctx".utf8), ttl: .seconds(30), value: Array(repeating: 7, count: 300)),
+        .shortTermDelete(namespace: "crm", key: Array("ctx".utf8)),
+        .shortTermTouch(namespace: "crm", key: Array("ctx".utf8), ttl: .seconds(5)),
+        .shortTermStats,
+        .episodicAppend(namespace: "crm", episodes: [WireNewEpisode(agent: "a", kind: 1, body: [])]),
+        .episodicAppend(namespace: "crm", episodes: [WireNewEpisode(agent: "triage-1", kind: 65535, lead: id, campaign: FactID(bytes: Array(repeating: 9, count: 16)), body: Array("x".utf8)), WireNewEpisode(agent: "b", kind: 2, campaign: id, body: [1, 2])]),
+        .episodicReadRange(namespace: "crm", agent: "a", range: .all, order: .oldestFirst, limit: 10),
+        .episodicReadRange(namespace: "crm", agent: "a", range: .time(-5...1_000), order: .newestFirst, limit: 1),
+        .episodicScan(namespace: "crm", from: 0, limit: 100),
+        .episodicFollow(namespace: "crm", from: 1, agents: [], kinds: []),
+        .episodicFollow(namespace: "crm", from: 99, agents: ["a", "b"], kinds: [1, 2, 3]),
+        .episodicUnfollow(followRequestID: 12),
+        .leadUpsert(namespace: "crm", record: lead.record),
+        .leadGet(namespace: "crm", id: id),
+        .leadGetByEmail(namespace: "crm", email: "Ann@Example.com"),
+        .leadDelete(namespace: "crm", id: id),
+        .leadQuery(namespace: "crm", query: WireLeadQuery(limit: 10)),
+        .leadQuery(namespace: "crm", query: WireLeadQuery(scoreMin: 80, createdAtOrAfterMicroseconds: 1_000, status: "new", source: "", order: .newest, limit: 5, cursor: Array(repeating: 1, count: 27))),
+        .campaignUpsert(namespace: "crm", record: campaign.record),
+        .campaignGet(namespace: "crm", id: id),
+        .campaignDelete(namespace: "crm", id: id),
+        .campaignQuery(namespace: "crm", status: nil, type: nil, limit: 100, after: nil),
+        .campaignQuery(namespace: "crm", status: .active, type: "email", limit: 1, after: WireCampaignCursor(status: .paused, type: "ads", id: id)),
+        .metricAppend(namespace: "crm", events: [WireMetricEvent(campaignID: id, timeMicroseconds: 3_600_000_000, sent: 100, opened: 40, clicked: 10, converted: 2)]),
+        .campaignSummary(namespace: "crm", id: id),
+        .activeCampaignSummaries(namespace: "crm", limit: 10, after: nil),
+        .campaignHourly(namespace: "crm", id: id, fromMicroseconds: 0, toMicroseconds: .max, limit: 24),
     ]
 
     @Test(arguments: requests)
@@ -57,6 +92,38 @@ import Testing
         (.semanticScan, .semanticPage(facts: [WireStoredFact(id: id, version: 4, fact: fact)], resumeAfter: id)),
         (.semanticScan, .semanticPage(facts: [], resumeAfter: nil)),
         (.goingAway, .goingAway(requestsRead: 17)),
+        (.shortTermGet, .shortTermValue(Array("v".utf8))),
+        (.shortTermGet, .shortTermValue([])),
+        (.shortTermMultiGet, .multiGet([.value(Array("1".utf8)), .absent, .notRead, .value([])])),
+        (.shortTermPut, .empty),
+        (.shortTermDelete, .existed(true)),
+        (.shortTermTouch, .existed(false)),
+        (.shortTermStats, .stats([Statistic("hot_tier.items", 4)])),
+        (.episodicAppend, .receipts([WireEpisodeReceipt(sequence: 1, timestampMicroseconds: -3, position: 9), WireEpisodeReceipt(sequence: 2, timestampMicroseconds: 5, position: 10)])),
+        (.episodicReadRange, .episodePage(episodes: [episode], next: .sequences(2...9))),
+        (.episodicReadRange, .episodePage(episodes: [], next: nil)),
+        (.episodicScan, .episodeScanPage(episodes: [episode, episode], nextPosition: 40, isAtEnd: true)),
+        (.episodicFollow, .followPush(nextPosition: 12, episodes: [episode])),
+        (.episodicFollow, .followPush(nextPosition: 1, episodes: [])),
+        (.episodicFollow, .followEnd(nextPosition: 12)),
+        (.episodicFollow, .failure(.shuttingDown, message: "stopping")),
+        (.episodicUnfollow, .existed(true)),
+        (.leadUpsert, .lead(lead)),
+        (.leadGet, .lead(lead)),
+        (.leadGetByEmail, .lead(WireLead(id: id, email: "a@b", score: 0, status: "x"))),
+        (.leadQuery, .leadPage(leads: [lead, lead], cursor: Array(repeating: 2, count: 27))),
+        (.leadQuery, .leadPage(leads: [], cursor: nil)),
+        (.leadDelete, .existed(true)),
+        (.campaignUpsert, .campaign(campaign)),
+        (.campaignGet, .campaign(campaign)),
+        (.campaignQuery, .campaignPage(campaigns: [campaign], next: WireCampaignCursor(status: .active, type: "email", id: id))),
+        (.campaignQuery, .campaignPage(campaigns: [], next: nil)),
+        (.campaignDelete, .existed(false)),
+        (.metricAppend, .sequences([7, 8])),
+        (.campaignSummary, .summary(WireCampaignSummary(campaign: campaign, totals: totals))),
+        (.activeCampaignSummaries, .summaryPage(summaries: [WireCampaignSummary(campaign: campaign, totals: WireTotals())], next: nil)),
+        (.campaignHourly, .hourlyPage(buckets: [WireHourlyBucket(hourStartMicroseconds: 3_600_000_000, totals: totals)], resumeFromMicroseconds: 7_200_000_000)),
+        (.campaignHourly, .hourlyPage(buckets: [], resumeFromMicroseconds: nil)),
         (.longTermGet, .failure(.notFound, message: "")),
         (.longTermPut, .failure(.keyTooLarge, message: "key of 300 bytes exceeds keyBytesMax 256")),
     ]
@@ -64,10 +131,11 @@ import Testing
     @Test(arguments: responses)
     func responseRoundTrips(_ opcode: Opcode, _ response: Response) throws {
         var buffer = ByteBuffer()
-        FrameEncoder.writeFrame(into: &buffer, opcode: opcode, requestID: 5, status: response.status) { response.encodeBody(into: &$0) }
+        FrameEncoder.writeFrame(into: &buffer, opcode: opcode, requestID: 5, status: response.status, flags: response.flags) { response.encodeBody(into: &$0) }
         var decoder = FrameDecoder(side: .client, frameBytesMax: 1 << 20)
         let frame = try #require(try decoder.decodeFrame(&buffer))
         #expect(frame.header.status == response.status)
+        #expect(frame.header.flags == response.flags)
         #expect(try Response.decode(frame) == response)
     }
 
@@ -80,6 +148,20 @@ import Testing
         var decoder = FrameDecoder(side: .client, frameBytesMax: 1 << 20)
         let frame = try #require(try decoder.decodeFrame(&buffer))
         #expect(try Response.decode(frame) == .version(3))
+    }
+
+    /// The lead and campaign records are the bytes of docs/RECORDS.md's examples.
+    @Test func recordsMatchTheRecordsDocumentsExamples() throws {
+        let id = FactID("00112233-4455-6677-8899-aabbccddeeff")!
+        let lead = WireLead(id: id, email: "Ann@Example.com", name: "Ann", company: "ACME", source: "web", category: "b2b", score: 87, status: "new", metadata: Array("{\"a\":1}".utf8), createdAtMicroseconds: 1_700_000_000_000_000, updatedAtMicroseconds: 1_700_000_000_000_001, version: 5)
+        let leadHex: String = ["01570000", "00112233445566778899aabbccddeeff", "0500000000000000", "00401e18240a0600", "01401e18240a0600",
+            "0f00416e6e404578616d706c652e636f6d", "0300416e6e", "040041434d45", "0300776562", "0300623262", "03006e6577", "070000007b2261223a317d"].joined()
+        #expect(hexText(lead.record) == leadHex)
+        let campaign = WireCampaign(id: id, name: "Spring", type: "email", status: .active, budgetCents: 125_000, createdAtMicroseconds: 1_700_000_000_000_000, updatedAtMicroseconds: 1_700_000_000_000_001, version: 9)
+        let campaignHex: String = ["01020000", "00112233445566778899aabbccddeeff", "0900000000000000", "00401e18240a0600", "01401e18240a0600", "48e8010000000000", "0600537072696e67", "0500656d61696c"].joined()
+        #expect(hexText(campaign.record) == campaignHex)
+        let event = WireMetricEvent(campaignID: id, timeMicroseconds: 3_600_000_000, sequence: 7, sent: 100, opened: 40, clicked: 10, converted: 2)
+        #expect(hexText(event.record) == ["01000000", "00112233445566778899aabbccddeeff", "00a493d600000000", "0700000000000000", "64000000280000000a00000002000000"].joined())
     }
 
     @Test func factIDsPrintAndParseAsUUIDText() {
@@ -97,4 +179,8 @@ import Testing
         #expect(length == 4096)
         #expect(buffer.readString(length: length) == String(repeating: "é", count: 2048))
     }
+}
+
+func hexText(_ bytes: [UInt8]) -> String {
+    bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
 }

@@ -8,7 +8,7 @@ import Testing
 /// Keeps the hex examples in docs/PROTOCOL.md true: they are produced here by the encoder and
 /// compared with the document. Run with `ENGRAM_UPDATE_PROTOCOL_DOC=1` to rewrite them.
 @Suite struct ProtocolDocumentTests {
-    static let limits = ServerLimitsReport(requestFrameBytesMax: 2 << 20, responseFrameBytesMax: 4_226_603, inFlightRequestCountMax: 128, namespaceBytesMax: 64, keyBytesMax: 256, valueBytesMax: 1 << 20, scanCountMax: 1000, tagCountMax: 32, tagBytesMax: 64, vectorDimensionsMax: 4096, idleTimeoutMilliseconds: 300_000)
+    static let limits = ServerLimitsReport(requestFrameBytesMax: 2 << 20, responseFrameBytesMax: 4_293_168, inFlightRequestCountMax: 128, namespaceBytesMax: 64, keyBytesMax: 256, valueBytesMax: 1 << 20, scanCountMax: 1000, tagCountMax: 32, tagBytesMax: 64, vectorDimensionsMax: 4096, idleTimeoutMilliseconds: 300_000)
     static let factID = FactID("6f1c2a9e-0b7d-4e21-9c3a-5d8e7f6a1b2c")!
 
     /// Each example: a title, what it shows, and the frame's bytes.
@@ -20,7 +20,7 @@ import Testing
         }
         func response(_ opcode: Opcode, _ id: UInt64, _ response: Response) -> ByteBuffer {
             var buffer = ByteBuffer()
-            FrameEncoder.writeFrame(into: &buffer, opcode: opcode, requestID: id, status: response.status) { response.encodeBody(into: &$0) }
+            FrameEncoder.writeFrame(into: &buffer, opcode: opcode, requestID: id, status: response.status, flags: response.flags) { response.encodeBody(into: &$0) }
             return buffer
         }
         return [
@@ -54,6 +54,40 @@ import Testing
              request(.semanticPut(namespace: "kb", id: factID, fact: WireFact(tags: ["lead"], vector: [0.5, -1], body: Array("likes email".utf8))), 9)),
             ("semantic scan of \"kb\" after nothing, limit 10, request id 10",
              request(.semanticScan(namespace: "kb", after: nil, limit: 10), 10)),
+            ("short-term put of \"draft 2\" at key \"ctx:lead-42\" in \"crm\" with a TTL of 600 seconds, request id 12",
+             request(.shortTermPut(namespace: "crm", key: Array("ctx:lead-42".utf8), ttl: .seconds(600), value: Array("draft 2".utf8)), 12)),
+            ("its response: status 0, no body",
+             response(.shortTermPut, 12, .empty)),
+            ("short-term get of \"ctx:lead-42\" in \"crm\", request id 13",
+             request(.shortTermGet(namespace: "crm", key: Array("ctx:lead-42".utf8)), 13)),
+            ("the get's response: value \"draft 2\"",
+             response(.shortTermGet, 13, .shortTermValue(Array("draft 2".utf8)))),
+            ("short-term multi-get of \"a\", \"b\" and \"c\", request id 14",
+             request(.shortTermMultiGet(namespace: "crm", keys: [Array("a".utf8), Array("b".utf8), Array("c".utf8)]), 14)),
+            ("its response: \"a\" holds \"1\", \"b\" is absent, \"c\" was not read (the answer was full)",
+             response(.shortTermMultiGet, 14, .multiGet([.value(Array("1".utf8)), .absent, .notRead]))),
+            ("episodic append of one episode by agent \"triage-1\": kind 3, lead 6f1c2a9e-..., body \"score 87\", in \"crm\", request id 15",
+             request(.episodicAppend(namespace: "crm", episodes: [WireNewEpisode(agent: "triage-1", kind: 3, lead: factID, body: Array("score 87".utf8))]), 15)),
+            ("its response: sequence 1, timestamp 1,767,225,600,000,000 µs (2026-01-01), position 7",
+             response(.episodicAppend, 15, .receipts([WireEpisodeReceipt(sequence: 1, timestampMicroseconds: 1_767_225_600_000_000, position: 7)]))),
+            ("episodic read range of agent \"triage-1\", sequences 1 to 10, any time, newest first, limit 5, request id 16",
+             request(.episodicReadRange(namespace: "crm", agent: "triage-1", range: .sequences(1...10), order: .newestFirst, limit: 5), 16)),
+            ("episodic follow of \"crm\" from position 7, agent \"triage-1\" only, kinds 3 and 4, request id 17",
+             request(.episodicFollow(namespace: "crm", from: 7, agents: ["triage-1"], kinds: [3, 4]), 17)),
+            ("its first push frame (flags 0x04, more): the follow is live from position 7",
+             response(.episodicFollow, 17, .followPush(nextPosition: 7, episodes: []))),
+            ("a push frame with the episode appended above; the next position is 8",
+             response(.episodicFollow, 17, .followPush(nextPosition: 8, episodes: [WireEpisode(position: 7, sequence: 1, timestampMicroseconds: 1_767_225_600_000_000, agent: "triage-1", kind: 3, lead: factID, body: Array("score 87".utf8))]))),
+            ("episodic unfollow of the follow with request id 17, request id 18",
+             request(.episodicUnfollow(followRequestID: 17), 18)),
+            ("the follow's last frame before the unfollow's answer: no more flag, next position 8",
+             response(.episodicFollow, 17, .followEnd(nextPosition: 8))),
+            ("lead upsert in \"crm\": id 6f1c2a9e-..., email \"ann@example.com\", score 87, status \"new\", created at the batch time (-1), request id 19",
+             request(.leadUpsert(namespace: "crm", record: WireLead(id: factID, email: "ann@example.com", score: 87, status: "new").record), 19)),
+            ("lead query: score at least 80, created at or after 1,767,225,600,000,000 µs, status \"new\", best first, limit 20, no cursor, request id 20",
+             request(.leadQuery(namespace: "crm", query: WireLeadQuery(scoreMin: 80, createdAtOrAfterMicroseconds: 1_767_225_600_000_000, status: "new", limit: 20)), 20)),
+            ("campaign summary response: campaign 00010203-... \"Spring\", email, active, budget 125,000 cents, version 9; 2 events, 150 sent, 45 opened, 10 clicked, 2 converted",
+             response(.campaignSummary, 21, .summary(WireCampaignSummary(campaign: WireCampaign(id: FactID(bytes: Array(0..<16)), name: "Spring", type: "email", status: .active, budgetCents: 125_000, createdAtMicroseconds: 1_767_225_600_000_000, updatedAtMicroseconds: 1_767_225_600_000_000, version: 9), totals: WireTotals(eventCount: 2, sent: 150, opened: 45, clicked: 10, converted: 2))))),
             ("a request from a read-only token: status forbidden (105)",
              response(.longTermPut, 11, .failure(.forbidden, message: "the token has read on namespace crm; long_term_put needs write"))),
             ("the server's answer to bytes that are not a frame: malformedFrame (100) with request id 0, then close",
@@ -111,7 +145,7 @@ import Testing
             var buffer = frame
             // Requests are the examples whose frame carries a request opcode and status 0 and
             // whose title says "request id"; responses say what they answer.
-            let isRequest = title.contains(", request id") || title.hasSuffix("request id 1")
+            let isRequest = (title.contains(", request id") || title.hasSuffix("request id 1")) && !title.hasPrefix("its ") && !title.hasPrefix("the ")
             let side: FrameDecoder.Side = isRequest ? .server : .client
             var decoder = FrameDecoder(side: side, frameBytesMax: 1 << 20)
             let decoded = try #require(try decoder.decodeFrame(&buffer), "\(title)")

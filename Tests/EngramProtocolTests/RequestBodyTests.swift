@@ -56,7 +56,7 @@ import Testing
     }
 
     @Test func unknownOpcodesDecodeToNil() throws {
-        #expect(try Request.decode(frame(Opcode(rawValue: 0x0101), [1, 2, 3])) == nil)
+        #expect(try Request.decode(frame(Opcode(rawValue: 0x0199), [1, 2, 3])) == nil)
         #expect(try Request.decode(frame(Opcode(rawValue: 0x7FFF), [])) == nil)
     }
 

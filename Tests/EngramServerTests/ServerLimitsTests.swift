@@ -17,7 +17,7 @@ import Testing
     @Test func theDefaultsAreConsistent() {
         #expect(failure(ServerLimits()) == nil)
         // The hello example in docs/PROTOCOL.md shows this figure.
-        #expect(ServerLimits().responseFrameBytesMax(Limits()) == 4_226_603)
+        #expect(ServerLimits().responseFrameBytesMax(Limits()) == 4_293_168)
     }
 
     @Test func aRequestFrameMustCarryTheLargestPut() {
@@ -30,6 +30,30 @@ import Testing
         var limits = ServerLimits()
         limits.inFlightRequestCountMax = 20_000
         #expect(failure(limits) == "inFlightRequestCountMax 20000 exceeds writerQueueDepthMax 16384: one connection could fill the writer queue")
+    }
+
+    @Test func aFollowFrameMustCarryTheLargestEpisodeAndFitAResponse() {
+        var limits = ServerLimits()
+        limits.followFrameBytesMax = 32 << 10
+        #expect(failure(limits) == "followFrameBytesMax 32768 cannot carry the largest episode (32997 bytes with episodeBodyBytesMax 32768)")
+        limits.followFrameBytesMax = 8 << 20
+        #expect(failure(limits) == "followFrameBytesMax 8388608 exceeds the response frame limit 4293168")
+    }
+
+    @Test func followsPerConnectionStayUnderTheInFlightLimit() {
+        var limits = ServerLimits()
+        limits.followCountMax = 200
+        #expect(failure(limits) == "followCountMax 200 exceeds inFlightRequestCountMax 128")
+        limits = ServerLimits()
+        limits.followBufferedBytesMax = 0
+        #expect(failure(limits) == "followBufferedBytesMax must be positive, got 0")
+    }
+
+    @Test func theResponseLimitCoversAnEpisodicPageAndAMultiGet() {
+        let storage = Limits()
+        let largestRecord = 37 + storage.namespaceBytesMax + storage.episodeAgentBytesMax + 32 + storage.episodeBodyBytesMax
+        #expect(ServerLimits().responseFrameBytesMax(storage) >= storage.scanBytesMax + storage.episodicBlockBytes + largestRecord)
+        #expect(ServerLimits().responseFrameBytesMax(storage) >= storage.scanBytesMax + storage.hotTierMultiGetKeyCountMax * 5)
     }
 
     @Test func lingerMustFitTheShutdownGrace() {

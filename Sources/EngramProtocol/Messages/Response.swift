@@ -49,6 +49,31 @@ public enum Response: Sendable, Hashable {
     case longTermPage(entries: [WireEntry], resumeAfter: [UInt8]?)
     case fact(version: UInt64, fact: WireFact)
     case semanticPage(facts: [WireStoredFact], resumeAfter: FactID?)
+    /// A short-term get's value.
+    case shortTermValue([UInt8])
+    case multiGet([MultiGetEntry])
+    /// A success with no body (short-term put).
+    case empty
+    case receipts([WireEpisodeReceipt])
+    /// A range read's page; `next` continues it.
+    case episodePage(episodes: [WireEpisode], next: WireEpisodeRange?)
+    case episodeScanPage(episodes: [WireEpisode], nextPosition: UInt64, isAtEnd: Bool)
+    /// A follow's push frame (sent with the `more` flag): every matching episode below
+    /// `nextPosition` has been sent.
+    case followPush(nextPosition: UInt64, episodes: [WireEpisode])
+    /// A follow's last frame after an unfollow (no `more` flag).
+    case followEnd(nextPosition: UInt64)
+    case lead(WireLead)
+    /// A lead query page; `cursor` (27 opaque bytes) continues it.
+    case leadPage(leads: [WireLead], cursor: [UInt8]?)
+    case campaign(WireCampaign)
+    case campaignPage(campaigns: [WireCampaign], next: WireCampaignCursor?)
+    /// The sequences a metric append gave its events, in order.
+    case sequences([UInt64])
+    case summary(WireCampaignSummary)
+    case summaryPage(summaries: [WireCampaignSummary], next: WireCampaignCursor?)
+    /// Hours with events, ascending; `resumeFrom` continues the series.
+    case hourlyPage(buckets: [WireHourlyBucket], resumeFromMicroseconds: Int64?)
     /// Server frame: the server read this many requests on the connection and closes after them.
     case goingAway(requestsRead: UInt64)
     case failure(Status, message: String)
@@ -91,6 +116,66 @@ public enum Response: Sendable, Hashable {
             }
         case .goingAway(let requestsRead):
             buffer.writeInteger(requestsRead, endianness: .little)
+        case .shortTermValue(let value):
+            buffer.writeValue(value)
+        case .multiGet(let entries):
+            ShortTermCodec.encodeMultiGet(entries, into: &buffer)
+        case .empty:
+            break
+        case .receipts(let receipts):
+            buffer.writeInteger(UInt16(truncatingIfNeeded: receipts.count), endianness: .little)
+            for receipt in receipts {
+                buffer.writeInteger(receipt.sequence, endianness: .little)
+                buffer.writeInteger(receipt.timestampMicroseconds, endianness: .little)
+                buffer.writeInteger(receipt.position, endianness: .little)
+            }
+        case .episodePage(let episodes, let next):
+            EpisodicCodec.encodeEpisodes(episodes, into: &buffer)
+            if let next {
+                buffer.writeInteger(UInt8(1))
+                next.encode(into: &buffer)
+            } else {
+                buffer.writeInteger(UInt8(0))
+            }
+        case .episodeScanPage(let episodes, let nextPosition, let isAtEnd):
+            EpisodicCodec.encodeEpisodes(episodes, into: &buffer)
+            buffer.writeInteger(nextPosition, endianness: .little)
+            buffer.writeInteger(isAtEnd ? UInt8(1) : 0)
+        case .followPush(let nextPosition, let episodes):
+            buffer.writeInteger(nextPosition, endianness: .little)
+            EpisodicCodec.encodeEpisodes(episodes, into: &buffer)
+        case .followEnd(let nextPosition):
+            buffer.writeInteger(nextPosition, endianness: .little)
+        case .lead(let lead):
+            RecordCodec.writeRecord(lead.record, into: &buffer)
+        case .leadPage(let leads, let cursor):
+            buffer.writeInteger(UInt32(leads.count), endianness: .little)
+            for lead in leads { RecordCodec.writeRecord(lead.record, into: &buffer) }
+            buffer.writeInteger(UInt8(truncatingIfNeeded: cursor?.count ?? 0))
+            buffer.writeBytes(cursor ?? [])
+        case .campaign(let campaign):
+            RecordCodec.writeRecord(campaign.record, into: &buffer)
+        case .campaignPage(let campaigns, let next):
+            buffer.writeInteger(UInt32(campaigns.count), endianness: .little)
+            for campaign in campaigns { RecordCodec.writeRecord(campaign.record, into: &buffer) }
+            RecordCodec.writeCursor(next, into: &buffer)
+        case .sequences(let sequences):
+            buffer.writeInteger(UInt16(truncatingIfNeeded: sequences.count), endianness: .little)
+            for sequence in sequences { buffer.writeInteger(sequence, endianness: .little) }
+        case .summary(let summary):
+            RecordCodec.encodeSummary(summary, into: &buffer)
+        case .summaryPage(let summaries, let next):
+            buffer.writeInteger(UInt32(summaries.count), endianness: .little)
+            for summary in summaries { RecordCodec.encodeSummary(summary, into: &buffer) }
+            RecordCodec.writeCursor(next, into: &buffer)
+        case .hourlyPage(let buckets, let resume):
+            buffer.writeInteger(UInt32(buckets.count), endianness: .little)
+            for bucket in buckets {
+                buffer.writeInteger(bucket.hourStartMicroseconds, endianness: .little)
+                bucket.totals.encode(into: &buffer)
+            }
+            buffer.writeInteger(resume == nil ? UInt8(0) : 1)
+            if let resume { buffer.writeInteger(resume, endianness: .little) }
         case .failure(_, let message):
             ErrorBody(message: message).encode(into: &buffer)
         }
@@ -100,6 +185,12 @@ public enum Response: Sendable, Hashable {
     public var status: Status {
         if case .failure(let status, _) = self { return status }
         return .ok
+    }
+
+    /// The flags the response frame carries: `more` on a follow's push frames.
+    public var flags: FrameFlags {
+        if case .followPush = self { return .more }
+        return []
     }
 
     public static func write(_ entry: WireEntry, into buffer: inout ByteBuffer) {
@@ -112,6 +203,65 @@ public enum Response: Sendable, Hashable {
         buffer.writeBytes(fact.id.bytes)
         buffer.writeInteger(fact.version, endianness: .little)
         fact.fact.encode(into: &buffer)
+    }
+
+    private static func decodeRecords(_ opcode: Opcode, _ reader: inout BodyReader) throws(ProtocolError) -> Response {
+        func lead(_ reader: inout BodyReader) throws(ProtocolError) -> WireLead {
+            try RecordCodec.readRecord(&reader, "lead") { (record) throws(ProtocolError) in try WireLead.decode(&record) }
+        }
+        func campaign(_ reader: inout BodyReader) throws(ProtocolError) -> WireCampaign {
+            try RecordCodec.readRecord(&reader, "campaign") { (record) throws(ProtocolError) in try WireCampaign.decode(&record) }
+        }
+        switch opcode {
+        case .leadUpsert, .leadGet, .leadGetByEmail:
+            return .lead(try lead(&reader))
+        case .leadQuery:
+            let count = try RecordCodec.readCount(&reader, bytesMin: 4)
+            var leads: [WireLead] = []
+            for _ in 0..<count { leads.append(try lead(&reader)) }
+            let cursorLength = Int(try reader.read(UInt8.self, "cursor length"))
+            return .leadPage(leads: leads, cursor: cursorLength == 0 ? nil : try reader.readBytes(cursorLength, "cursor"))
+        case .campaignUpsert, .campaignGet:
+            return .campaign(try campaign(&reader))
+        case .campaignQuery:
+            let count = try RecordCodec.readCount(&reader, bytesMin: 4)
+            var campaigns: [WireCampaign] = []
+            for _ in 0..<count { campaigns.append(try campaign(&reader)) }
+            return .campaignPage(campaigns: campaigns, next: try RecordCodec.readCursor(&reader))
+        case .metricAppend:
+            let count = Int(try reader.read(UInt16.self, "count"))
+            guard count * 8 <= reader.remaining else { throw reader.failure("\(count) sequences need \(count * 8) bytes, \(reader.remaining) remain") }
+            var sequences: [UInt64] = []
+            for _ in 0..<count { sequences.append(try reader.read(UInt64.self, "sequence")) }
+            return .sequences(sequences)
+        case .campaignSummary:
+            return .summary(try RecordCodec.decodeSummary(&reader))
+        case .activeCampaignSummaries:
+            let count = try RecordCodec.readCount(&reader, bytesMin: 68)
+            var summaries: [WireCampaignSummary] = []
+            for _ in 0..<count { summaries.append(try RecordCodec.decodeSummary(&reader)) }
+            return .summaryPage(summaries: summaries, next: try RecordCodec.readCursor(&reader))
+        case .campaignHourly:
+            let count = try RecordCodec.readCount(&reader, bytesMin: 56)
+            var buckets: [WireHourlyBucket] = []
+            for _ in 0..<count {
+                buckets.append(WireHourlyBucket(hourStartMicroseconds: try reader.read(Int64.self, "hour start"), totals: try WireTotals.decode(&reader)))
+            }
+            let hasResume = try reader.read(UInt8.self, "has resume")
+            return .hourlyPage(buckets: buckets, resumeFromMicroseconds: hasResume == 1 ? try reader.read(Int64.self, "resume from") : nil)
+        default:
+            preconditionFailure("\(opcode) is not a records opcode")
+        }
+    }
+
+    static func decodeStatistics(_ reader: inout BodyReader) throws(ProtocolError) -> [Statistic] {
+        let count = Int(try reader.read(UInt16.self, "count"))
+        var statistics: [Statistic] = []
+        for _ in 0..<count {
+            let name = try reader.readString(Int(try reader.read(UInt8.self, "name length")), "name")
+            statistics.append(Statistic(name, try reader.read(UInt64.self, "value")))
+        }
+        return statistics
     }
 
     /// Decodes a response frame. Bytes past the known fields are ignored (docs/PROTOCOL.md, "How
@@ -128,20 +278,38 @@ public enum Response: Sendable, Hashable {
         case .ping:
             return .pong(payload: try reader.readBytes(reader.remaining, "payload"))
         case .stats:
-            let count = Int(try reader.read(UInt16.self, "count"))
-            var statistics: [Statistic] = []
-            for _ in 0..<count {
-                let name = try reader.readString(Int(try reader.read(UInt8.self, "name length")), "name")
-                statistics.append(Statistic(name, try reader.read(UInt64.self, "value")))
-            }
-            return .stats(statistics)
+            return .stats(try Self.decodeStatistics(&reader))
         case .goingAway:
             return .goingAway(requestsRead: try reader.read(UInt64.self, "requests read"))
         case .longTermGet:
             return .value(version: try reader.read(UInt64.self, "version"), value: try reader.readValue())
         case .longTermPut, .longTermCompareAndSet, .semanticPut:
             return .version(try reader.read(UInt64.self, "version"))
-        case .longTermDelete, .semanticDelete:
+        case .shortTermGet:
+            return .shortTermValue(try reader.readValue())
+        case .shortTermMultiGet:
+            return try ShortTermCodec.decodeMultiGetResponse(&reader)
+        case .shortTermPut:
+            return .empty
+        case .shortTermStats:
+            return .stats(try Self.decodeStatistics(&reader))
+        case .episodicAppend:
+            return try EpisodicCodec.decodeReceipts(&reader)
+        case .episodicReadRange:
+            let episodes = try EpisodicCodec.decodeEpisodes(&reader)
+            let hasNext = try reader.read(UInt8.self, "has next")
+            return .episodePage(episodes: episodes, next: hasNext == 1 ? try WireEpisodeRange.decode(&reader) : nil)
+        case .episodicScan:
+            let episodes = try EpisodicCodec.decodeEpisodes(&reader)
+            return .episodeScanPage(episodes: episodes, nextPosition: try reader.read(UInt64.self, "next position"), isAtEnd: try reader.read(UInt8.self, "at end") == 1)
+        case .episodicFollow:
+            let nextPosition = try reader.read(UInt64.self, "next position")
+            guard header.flags.contains(.more) else { return .followEnd(nextPosition: nextPosition) }
+            return .followPush(nextPosition: nextPosition, episodes: try EpisodicCodec.decodeEpisodes(&reader))
+        case .leadUpsert, .leadGet, .leadGetByEmail, .leadQuery, .campaignUpsert, .campaignGet, .campaignQuery,
+             .metricAppend, .campaignSummary, .activeCampaignSummaries, .campaignHourly:
+            return try decodeRecords(header.opcode, &reader)
+        case .longTermDelete, .semanticDelete, .shortTermDelete, .shortTermTouch, .episodicUnfollow, .leadDelete, .campaignDelete:
             return .existed(try reader.read(UInt8.self, "existed") != 0)
         case .longTermScan:
             let count = Int(try reader.read(UInt32.self, "count"))

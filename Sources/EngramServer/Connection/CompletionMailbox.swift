@@ -1,3 +1,4 @@
+import EngramProtocol
 import EngramStorage
 import NIOCore
 import Synchronization
@@ -7,6 +8,8 @@ struct WriteCompletion: Sendable {
     enum Outcome: Sendable {
         case version(UInt64)
         case existed(Bool)
+        /// Any other answer, encoded as the opcode's response.
+        case response(Response)
         case failure(EngramError)
     }
 
@@ -34,6 +37,11 @@ final class CompletionMailbox: @unchecked Sendable {
     private let queued = Mutex<[WriteCompletion]>([])
     /// Connections with answers written but not flushed; touched only on `eventLoop`.
     private var dirty: [ConnectionHandler] = []
+    /// Connections of this loop with a live follow; touched only on `eventLoop`.
+    private var followers: [ObjectIdentifier: ConnectionHandler] = [:]
+    /// `followers.count`, readable from the commit watcher's thread so it wakes only loops that
+    /// have followers.
+    let followerCount = Atomic<Int>(0)
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
@@ -52,6 +60,23 @@ final class CompletionMailbox: @unchecked Sendable {
     func markDirty(_ connection: ConnectionHandler) {
         eventLoop.preconditionInEventLoop()
         dirty.append(connection)
+    }
+
+    func registerFollower(_ connection: ConnectionHandler) {
+        eventLoop.preconditionInEventLoop()
+        followers[ObjectIdentifier(connection)] = connection
+        followerCount.store(followers.count, ordering: .relaxed)
+    }
+
+    func unregisterFollower(_ connection: ConnectionHandler) {
+        eventLoop.preconditionInEventLoop()
+        followers.removeValue(forKey: ObjectIdentifier(connection))
+        followerCount.store(followers.count, ordering: .relaxed)
+    }
+
+    /// On the event loop, after a commit that appended episodes.
+    func wakeFollowers() {
+        for connection in Array(followers.values) { connection.wakeFollows() }
     }
 
     private func drain() {

@@ -10,6 +10,11 @@ extension ConnectionHandler {
     func handle(_ frame: Frame, receivedNanoseconds: UInt64) {
         let header = frame.header
         if header.opcode.isSnapshot { return handleSnapshot(frame, receivedNanoseconds: receivedNanoseconds) }
+        // Short-term gets and puts, the hot tier's bulk, skip the `Request` decoding.
+        if phase == .ready && header.flags.rawValue == 0 {
+            if header.opcode == .shortTermGet && serveShortTermFast(frame, isPut: false, receivedNanoseconds) { return }
+            if header.opcode == .shortTermPut && serveShortTermFast(frame, isPut: true, receivedNanoseconds) { return }
+        }
         let request: Request
         do {
             guard let decoded = try Request.decode(frame) else {
@@ -161,6 +166,62 @@ extension ConnectionHandler {
         case .semanticDelete(let name, let id):
             guard let namespace = authorize(name, .write, header, start) else { return }
             submitExisted(SemanticDelete(namespace: namespace, id: UUID(id)), header, start)
+        case .shortTermGet, .shortTermMultiGet, .shortTermPut, .shortTermDelete, .shortTermTouch, .shortTermStats:
+            executeShortTerm(request, header, start)
+        case .episodicAppend, .episodicReadRange, .episodicScan, .episodicFollow, .episodicUnfollow:
+            executeEpisodic(request, header, start)
+        case .leadUpsert, .leadGet, .leadGetByEmail, .leadDelete, .leadQuery, .campaignUpsert, .campaignGet, .campaignDelete,
+             .campaignQuery, .metricAppend, .campaignSummary, .activeCampaignSummaries, .campaignHourly:
+            executeRecords(request, header, start)
+        }
+    }
+
+    private func executeShortTerm(_ request: Request, _ header: FrameHeader, _ start: UInt64) {
+        switch request {
+        case .shortTermGet(let name, let key):
+            guard let namespace = authorize(name, .read, header, start) else { return }
+            key.withUnsafeBytes { shortTermGet(namespace, $0, header, start) }
+        case .shortTermMultiGet(let name, let keys):
+            guard let namespace = authorize(name, .read, header, start) else { return }
+            shortTermMultiGet(namespace, keys, header, start)
+        case .shortTermPut(let name, let key, let ttl, let value):
+            guard let namespace = authorize(name, .write, header, start) else { return }
+            key.withUnsafeBytes { key in value.withUnsafeBytes { shortTermPut(namespace, key, $0, ttl, header, start) } }
+        case .shortTermDelete(let name, let key):
+            guard let namespace = authorize(name, .write, header, start) else { return }
+            shortTermDelete(namespace, key, header, start)
+        case .shortTermTouch(let name, let key, let ttl):
+            guard let namespace = authorize(name, .write, header, start) else { return }
+            shortTermTouch(namespace, key, ttl, header, start)
+        case .shortTermStats:
+            guard grants.strongestRole == .admin else {
+                answerError(.forbidden, "short_term_stats needs an admin grant", header, startNanoseconds: start)
+                return
+            }
+            answerShortTermStats(header, start)
+        default:
+            preconditionFailure("\(request.opcode) is not a short-term request")
+        }
+    }
+
+    private func executeEpisodic(_ request: Request, _ header: FrameHeader, _ start: UInt64) {
+        switch request {
+        case .episodicAppend(let name, let episodes):
+            guard let namespace = authorize(name, .write, header, start) else { return }
+            episodicAppend(namespace, episodes, header, start)
+        case .episodicReadRange(let name, let agent, let range, let order, let limit):
+            guard let namespace = authorize(name, .read, header, start) else { return }
+            episodicReadRange(namespace, agent, range, order, limit, header, start)
+        case .episodicScan(let name, let from, let limit):
+            guard let namespace = authorize(name, .read, header, start) else { return }
+            episodicScan(namespace, from, limit, header, start)
+        case .episodicFollow(let name, let from, let agents, let kinds):
+            guard let namespace = authorize(name, .read, header, start) else { return }
+            startFollow(namespace, from, agents, kinds, header, start)
+        case .episodicUnfollow(let followRequestID):
+            unfollow(followRequestID, header, start)
+        default:
+            preconditionFailure("\(request.opcode) is not an episodic request")
         }
     }
 }

@@ -116,6 +116,7 @@ extension ConnectionHandler {
                 Statistic("disk.episodic_bytes", footprint.episodicBytes),
             ]
         }
+        values.append(Statistic("episodic.next_position", server.store.episodicNextPosition))
         let hot = server.store.hotTier.statistics
         values += [
             Statistic("hot_tier.items", UInt64(hot.itemCount)),
@@ -130,6 +131,9 @@ extension ConnectionHandler {
         values += [
             Statistic("server.connections", UInt64(server.connectionCount.load(ordering: .relaxed))),
             Statistic("server.requests", server.requestCount),
+            Statistic("server.follows", UInt64(max(0, server.metrics.followCount.load(ordering: .relaxed)))),
+            Statistic("server.follow_buffered_bytes", UInt64(max(0, server.metrics.followBufferedBytes.load(ordering: .relaxed)))),
+            Statistic("server.follow_pauses", server.metrics.followPauseCount.load(ordering: .relaxed)),
         ]
         answer(.stats(values), header, start)
     }
@@ -143,7 +147,7 @@ extension ConnectionHandler {
 
     // MARK: Writes
 
-    private func durability(_ header: FrameHeader) -> Durability {
+    func durability(_ header: FrameHeader) -> Durability {
         (header.flags.durability ?? defaultDurability).storage
     }
 
@@ -172,7 +176,7 @@ extension ConnectionHandler {
     }
 
     /// Where the writer thread sends the outcome: this event loop's mailbox.
-    private func completionSink(_ header: FrameHeader, _ start: UInt64) -> @Sendable (WriteCompletion.Outcome) -> Void {
+    func completionSink(_ header: FrameHeader, _ start: UInt64) -> @Sendable (WriteCompletion.Outcome) -> Void {
         let connection = NIOLoopBound(self, eventLoop: context.eventLoop)
         let mailbox = self.mailbox
         let opcode = header.opcode
@@ -184,7 +188,7 @@ extension ConnectionHandler {
 
     /// Counts the write in flight; a write the store refuses at once (a limit, a full queue, a
     /// closed store) is answered at once.
-    private func submit(_ header: FrameHeader, _ start: UInt64, _ body: () throws(EngramError) -> Void) {
+    func submit(_ header: FrameHeader, _ start: UInt64, _ body: () throws(EngramError) -> Void) {
         inFlightCount += 1
         do {
             try body()
@@ -205,6 +209,8 @@ extension ConnectionHandler {
             answer(.version(version), header, completion.startNanoseconds)
         case .existed(let existed):
             answer(.existed(existed), header, completion.startNanoseconds)
+        case .response(let response):
+            answer(response, header, completion.startNanoseconds)
         case .failure(let error):
             answerError(Status(error), error.wireMessage, header, startNanoseconds: completion.startNanoseconds)
         }

@@ -14,6 +14,8 @@ public final class EngramServer: Sendable {
     let context: ServerContext
     let channel: any Channel
     public let metrics: ServerMetrics
+    /// Wakes the loops that have followers after each commit that appended episodes.
+    let commitWatcher: Task<Void, Never>
 
     /// The address the server listens on (with the real port when 0 was asked).
     public var localAddress: SocketAddress? { channel.localAddress }
@@ -22,6 +24,22 @@ public final class EngramServer: Sendable {
         self.context = context
         self.channel = channel
         self.metrics = context.metrics
+        self.commitWatcher = Task.detached { await Self.watchCommits(context) }
+    }
+
+    /// One task for the whole server: waits for each commit that appends episodes and tells every
+    /// event loop with a live follow, which then pushes what its followers have not seen. Loops
+    /// without followers are not woken, so appends cost nothing extra when nobody follows.
+    private static func watchCommits(_ context: ServerContext) async {
+        var seen = context.store.episodicNextPosition
+        while !Task.isCancelled {
+            guard let next = await context.store.waitForEpisodicCommit(past: seen) else { return }
+            guard next > seen else { continue }
+            seen = next
+            for mailbox in context.allMailboxes where mailbox.followerCount.load(ordering: .relaxed) > 0 {
+                mailbox.eventLoop.execute { mailbox.wakeFollowers() }
+            }
+        }
     }
 
     public static func start(
@@ -77,6 +95,7 @@ public final class EngramServer: Sendable {
     /// Stops accepting, tells every connection to go away, and waits for them to finish.
     public func shutdown() async {
         context.shuttingDown.store(true, ordering: .sequentiallyConsistent)
+        commitWatcher.cancel()
         try? await channel.close()
         // Connections accepted just before the listener closed register after the first look,
         // so look again until none is left.

@@ -41,6 +41,9 @@ final class ServerContext: Sendable {
         mailboxes.values.reduce(0) { $0 + $1.requestCount.load(ordering: .relaxed) }
     }
 
+    /// Every loop's mailbox, for the commit watcher.
+    var allMailboxes: [CompletionMailbox] { Array(mailboxes.values) }
+
     func mailbox(for eventLoop: any EventLoop) -> CompletionMailbox {
         guard let mailbox = mailboxes[ObjectIdentifier(eventLoop)] else {
             preconditionFailure("no completion mailbox for event loop \(eventLoop); child channels must run on the server's group")

@@ -28,6 +28,12 @@ public final class ServerMetrics: Sendable {
     let slowReaderClosed: CoreMetrics.Counter
     let readPauses: CoreMetrics.Counter
     let authenticationFailures: CoreMetrics.Counter
+    let followPauses: CoreMetrics.Counter
+    /// Live follows, push-frame bytes not yet taken by sockets, and pauses, over every
+    /// connection: kept here as atomics so stats and the scrape read them without a loop hop.
+    let followCount = Atomic<Int>(0)
+    let followBufferedBytes = Atomic<Int>(0)
+    let followPauseCount = Atomic<UInt64>(0)
 
     private let storeGauges: [String: CoreMetrics.Gauge]
 
@@ -72,6 +78,7 @@ public final class ServerMetrics: Sendable {
         slowReaderClosed = CoreMetrics.Counter(label: "engram_slow_reader_connections_closed_total", factory: factory)
         readPauses = CoreMetrics.Counter(label: "engram_read_pauses_total", factory: factory)
         authenticationFailures = CoreMetrics.Counter(label: "engram_authentication_failures_total", factory: factory)
+        followPauses = CoreMetrics.Counter(label: "engram_follow_pauses_total", factory: factory)
         let gaugeNames = [
             "engram_writer_queue_depth", "engram_store_batches", "engram_store_writes", "engram_store_failed_writes",
             "engram_store_syncs", "engram_store_checkpoints", "engram_store_busy_rejections", "engram_store_log_bytes",
@@ -80,6 +87,7 @@ public final class ServerMetrics: Sendable {
             "engram_hot_tier_items", "engram_hot_tier_bytes_in_use", "engram_hot_tier_budget_bytes",
             "engram_hot_tier_evictions", "engram_hot_tier_expirations", "engram_long_term_cache_items",
             "engram_long_term_cache_hits", "engram_long_term_cache_misses",
+            "engram_follows", "engram_follow_buffered_bytes",
         ]
         var gauges: [String: CoreMetrics.Gauge] = [:]
         for name in gaugeNames { gauges[name] = CoreMetrics.Gauge(label: name, factory: factory) }
@@ -132,6 +140,8 @@ public final class ServerMetrics: Sendable {
         set("engram_long_term_cache_items", hotTier.longTermCache.itemCount)
         set("engram_long_term_cache_hits", hotTier.longTermCache.hitCount)
         set("engram_long_term_cache_misses", hotTier.longTermCache.missCount)
+        set("engram_follows", max(0, followCount.load(ordering: .relaxed)))
+        set("engram_follow_buffered_bytes", max(0, followBufferedBytes.load(ordering: .relaxed)))
     }
 
     /// The Prometheus text exposition.

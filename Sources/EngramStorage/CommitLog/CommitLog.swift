@@ -72,8 +72,15 @@ final class CommitLog {
         var lastLSN = appliedLSN
         for (index, segment) in segments.enumerated() {
             let isLast = index == segments.count - 1
-            if let expected = expectedLSN, segment.firstLSN != expected {
-                throw .corrupt("segment starts at LSN \(segment.firstLSN) but the previous one ended before \(expected)", file: segment.path, offset: 0)
+            // LSNs that no segment holds lose nothing when the checkpoint covers them: a log that
+            // damage left behind the checkpoint goes on in a segment named after it. Any other
+            // hole, before the first segment too, may have held acknowledged records.
+            if let expected = expectedLSN, segment.firstLSN < expected {
+                throw .corrupt("segment starts at LSN \(segment.firstLSN), inside the previous one, which ended before \(expected)", file: segment.path, offset: 0)
+            }
+            let neededLSN = max(expectedLSN ?? 0, appliedLSN + 1)
+            if segment.firstLSN > neededLSN {
+                throw .corrupt("segment starts at LSN \(segment.firstLSN), but no segment holds LSNs \(neededLSN) to \(segment.firstLSN - 1), past the checkpoint at \(appliedLSN)", file: segment.path, offset: 0)
             }
             let reader = try SegmentReader(segment: segment, fileSystem: fileSystem, recordBytesMax: recordBytesMax)
             defer { reader.handle.close() }

@@ -80,3 +80,34 @@ extension EngramStore {
         return EpisodeFollower(store: self, namespace: namespace, start: max(position, 1), agents: agentSet, kinds: kinds.map(Set.init))
     }
 }
+
+extension EngramStore {
+    /// One page of `namespace`'s episodes from `position` on, as `scanEpisodes` reads it, keeping
+    /// only those of `agents` and `kinds` (nil: all). `nextPosition` moves past the episodes the
+    /// filter dropped too, so a caller that polls with it never reads them again. For servers that
+    /// push to followers from their own threads rather than iterate an `EpisodeFollower`.
+    public func scanEpisodes(namespace: Namespace, from position: UInt64, limit: Int, agents: [String]?, kinds: [UInt16]?) throws(EngramError) -> EpisodeScanPage {
+        var agentSet: Set<[UInt8]>? = nil
+        if let agents {
+            var set = Set<[UInt8]>()
+            for agent in agents { set.insert(try EpisodicValidation.agentBytes(agent, limits: limits)) }
+            agentSet = set
+        }
+        let kindSet = kinds.map(Set.init)
+        if agentSet == nil && kindSet == nil { return try scanEpisodes(namespace: namespace, from: position, limit: limit) }
+        return try scanEpisodes(namespace: namespace, from: max(position, 1), limit: limit) { record in
+            (kindSet == nil || kindSet!.contains(record.kind)) && (agentSet == nil || agentSet!.contains(Array(record.agent)))
+        }
+    }
+
+    /// Waits until an episode at `nextPosition` or later has committed, and returns the committed
+    /// next position then (above `nextPosition`). Returns nil once the store is closing, and the
+    /// current next position, possibly not above `nextPosition`, if the task is cancelled. Lets a
+    /// server wake its followers after each commit that appended episodes, with one waiting task.
+    public func waitForEpisodicCommit(past nextPosition: UInt64) async -> UInt64? {
+        let log = writer.episodicLog
+        await log.waitForCommit(reaching: nextPosition)
+        if log.isClosed { return nil }
+        return log.committedNextPosition
+    }
+}

@@ -46,7 +46,9 @@ struct EpisodicRetentionOperation: RedoOperation {
     static func decode(from reader: inout ByteReader) throws(EngramError) -> EpisodicRetentionOperation {
         let segment = try reader.read(UInt64.self, "the segment")
         let generation = try reader.read(UInt32.self, "the generation")
-        let isFinal = try reader.readUInt8("the final flag") != 0
+        let finalFlag = try reader.readUInt8("the final flag")
+        guard finalFlag <= 1 else { throw reader.failure("a final flag of \(finalFlag); a retention step writes 0 or 1") }
+        let isFinal = finalFlag == 1
         let count = Int(try reader.read(UInt32.self, "the key count"))
         guard count <= reader.remaining / 3 else { throw reader.failure("\(count) index keys cannot fit \(reader.remaining) bytes") }
         var keys: [[UInt8]] = []

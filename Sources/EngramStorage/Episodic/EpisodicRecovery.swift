@@ -34,7 +34,7 @@ extension EpisodicLog {
             let path = Path.join(directory, name)
             let handle = try fileSystem.open(path, create: false)
             let size = try handle.size()
-            if let cut = try log.scanTail(handle, path: path, from: 0, fileBytes: size) {
+            if let cut = try scanTail(handle, path: path, from: 0, fileBytes: size, blockRawBytesMax: limits.episodicBlockBytes) {
                 report.tailCuts.append(cut)
             }
             handle.close()
@@ -56,7 +56,7 @@ extension EpisodicLog {
             let size = try handle.size()
             if size < end {
                 report.damage.append(.corrupt("the active episodic segment is \(size) bytes, shorter than its checkpointed end \(end); the blocks past \(size) are lost", file: path, offset: size))
-            } else if let cut = try scanTail(handle, path: path, from: end, fileBytes: size) {
+            } else if let cut = try Self.scanTail(handle, path: path, from: end, fileBytes: size, blockRawBytesMax: limits.episodicBlockBytes) {
                 report.tailCuts.append(cut)
             }
             let header = try handle.read(byteCount: EpisodicFormat.segmentHeaderBytes, at: 0)
@@ -81,9 +81,11 @@ extension EpisodicLog {
         activeSegment = number
     }
 
-    /// Walks blocks from `offset`; returns the cut at the first block that is not whole and valid,
-    /// or nil when the written part ends cleanly (a zero header, or the end of the file).
-    func scanTail(_ handle: any FileHandle, path: String, from start: Int64, fileBytes: Int64) throws(EngramError) -> TailCut? {
+    /// Walks blocks from `start` (0: the segment header first; otherwise a block boundary); returns
+    /// the cut at the first block that is not whole and valid, or nil when the written part ends
+    /// cleanly (a zero header, or the end of the file). Reads only through `handle`, so the fuzz
+    /// target runs it on bytes in memory.
+    static func scanTail(_ handle: any FileHandle, path: String, from start: Int64, fileBytes: Int64, blockRawBytesMax: Int) throws(EngramError) -> TailCut? {
         var offset = start
         if offset == 0 {
             let header = try handle.read(byteCount: EpisodicFormat.segmentHeaderBytes, at: 0)
@@ -96,7 +98,7 @@ extension EpisodicLog {
             offset = Int64(EpisodicFormat.segmentHeaderBytes)
         }
         var raw: [UInt8] = []
-        let blockBytesMax = EpisodicFormat.blockBytesMax(rawBytes: limits.episodicBlockBytes)
+        let blockBytesMax = EpisodicFormat.blockBytesMax(rawBytes: blockRawBytesMax)
         while true {
             let headerBytes = Int(min(Int64(EpisodicFormat.blockHeaderBytes), fileBytes - offset))
             if headerBytes <= 0 { return nil }
@@ -113,7 +115,7 @@ extension EpisodicLog {
             let block = try handle.read(byteCount: blockBytes, at: offset)
             do throws(EngramError) {
                 try block.withBytes { (bytes) throws(EngramError) in
-                    let decoded = try EpisodicBlock.decode(bytes, file: path, offset: offset, rawBytesMax: limits.episodicBlockBytes, raw: &raw)
+                    let decoded = try EpisodicBlock.decode(bytes, file: path, offset: offset, rawBytesMax: blockRawBytesMax, raw: &raw)
                     try raw.withBytes { (records) throws(EngramError) in
                         try EpisodicBlock.forEachRecord(records, header: decoded, file: path, offset: offset) { _ in true }
                     }
@@ -127,7 +129,7 @@ extension EpisodicLog {
 
     /// The cut at `offset`: its bytes run to the last non-zero byte before the first 64 KiB of
     /// zeros (the rest of a preallocated file is zeros, not damage).
-    private func cut(_ handle: any FileHandle, path: String, at offset: Int64, fileBytes: Int64, reason: String) throws(EngramError) -> TailCut {
+    private static func cut(_ handle: any FileHandle, path: String, at offset: Int64, fileBytes: Int64, reason: String) throws(EngramError) -> TailCut {
         let chunkBytes = 64 << 10
         var end = offset
         var cursor = offset

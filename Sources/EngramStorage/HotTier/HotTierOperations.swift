@@ -1,3 +1,5 @@
+import CSystemShims
+
 /// Short-term memory: get, multi-get, put, delete, touch (docs/HOT_TIER.md, "Operations").
 ///
 /// Keys and values are raw bytes. Each operation comes in two forms: with `[UInt8]`, and with
@@ -30,6 +32,17 @@ extension HotTier {
         guard let found = lockLiveItem(namespace: namespace, key: key, nowMilliseconds: nowMilliseconds(), countingHitOrMiss: true) else { return nil }
         defer { stripes.unlock(found.stripe) }
         return try body(found.item.value)
+    }
+
+    /// Starts loading the index bucket a short-term get, put, delete or touch of `key` in the
+    /// namespace named by `namespace` (its bytes) will read, and returns at once. A server that has
+    /// several requests of a pipelined burst in hand calls it for each before serving the first, so their cache misses
+    /// overlap instead of following one another. A hint only: it reads no item and takes no lock,
+    /// and nothing is checked (a get checks).
+    @inline(__always)
+    public func prefetch(namespace: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer) {
+        let hash32 = UInt32(truncatingIfNeeded: HotTierHash.hash(kind: 0, namespace: namespace, key: key, seed: seed))
+        engram_prefetch(buckets + bucketIndex(hash32))
     }
 
     /// The values of `keys` in order, nil where there is none; at most

@@ -63,14 +63,23 @@ enum SemanticFactLayout {
         tags.reserveCapacity(tagCount)
         for _ in 0..<tagCount {
             let length = Int(try reader.readUInt8("a tag length"))
-            tags.append(String(decoding: try reader.readSlice(length, "a tag"), as: UTF8.self))
+            guard length > 0 else { throw reader.failure("an empty tag; the write path refuses them") }
+            // Decoding with replacement would turn bad bytes into U+FFFD: a different tag.
+            guard let tag = String(validating: try reader.readSlice(length, "a tag"), as: UTF8.self) else {
+                throw reader.failure("a tag that is not UTF-8")
+            }
+            tags.append(tag)
         }
         let dimensions = Int(try reader.read(UInt16.self, "the vector dimensions"))
         var vector: [Float]? = nil
         if dimensions > 0 {
             var components: [Float] = []
             components.reserveCapacity(dimensions)
-            for _ in 0..<dimensions { components.append(try reader.readFloat("a vector component")) }
+            for index in 0..<dimensions {
+                let component = try reader.readFloat("a vector component")
+                guard component.isFinite else { throw reader.failure("vector component \(index) is \(component) (bits \(hex(component.bitPattern))); the write path stores only finite ones") }
+                components.append(component)
+            }
             vector = components
         }
         let body = try reader.readBytes(Int(try reader.read(UInt32.self, "the body length")), "the body")

@@ -152,21 +152,11 @@ struct Replayer {
         let context: WriteContext
         do throws(EngramError) {
             context = try record.payload.withBytes { (buffer) throws(EngramError) -> WriteContext in
-                var reader = ByteReader(buffer, source: record.file, baseOffset: record.offset + Int64(CommitLogFormat.headerBytes))
-                let time = try reader.read(Int64.self, "the batch time")
-                let count = try reader.read(UInt32.self, "the operation count")
-                var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: time, versionCounter: versionCounter, payload: nil, episodicLog: episodicLog)
-                for _ in 0..<count {
-                    let code = try reader.readUInt8("an opcode")
-                    let length = Int(try reader.read(UInt32.self, "an operation length"))
-                    guard let opcode = RedoOpcode(rawValue: code) else {
-                        throw reader.failure("unknown redo opcode \(code); was this log written by a newer build?")
-                    }
-                    var body = ByteReader(try reader.readSlice(length, "an operation body"), source: record.file, baseOffset: record.offset)
-                    try opcode.replay(from: &body, in: &context)
-                    guard body.isAtEnd else { throw body.failure("\(body.remaining) bytes left after a \(opcode) operation") }
+                var payload = try BatchPayloadReader(buffer, source: record.file, baseOffset: record.offset + Int64(CommitLogFormat.headerBytes))
+                var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: payload.batchTimeMicroseconds, versionCounter: versionCounter, payload: nil, episodicLog: episodicLog)
+                while let operation = try payload.nextOperation() {
+                    try operation.apply(in: &context)
                 }
-                guard reader.isAtEnd else { throw reader.failure("\(reader.remaining) bytes after the last operation") }
                 return context
             }
             try transaction.writeUInt64(tables.meta, MetaKey.appliedLSN, record.lsn)

@@ -363,18 +363,3 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 }
-
-/// The payload of a batch record: `[i64 batch time µs][u32 operation count]` then the operations,
-/// each `[u8 opcode][u32 body length][body]` (docs/STORAGE.md, "Batch payload").
-enum BatchPayload {
-    static let operationCountOffset = CommitLogFormat.headerBytes + 8
-
-    static func writeHeader(timeMicroseconds: Int64, into writer: inout ByteWriter) {
-        writer.write(timeMicroseconds)
-        writer.write(UInt32(0))
-    }
-
-    static func patchOperationCount(_ count: UInt32, in writer: inout ByteWriter) {
-        writer.patch(count, at: operationCountOffset)
-    }
-}

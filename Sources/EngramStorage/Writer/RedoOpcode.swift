@@ -10,7 +10,6 @@ public enum RedoOpcode: UInt8, Sendable, CaseIterable {
     case episodeAppend = 5
     case episodicRetention = 6
     case episodicSegmentSwap = 7
-
     // Records (docs/RECORDS.md): 16 to 31.
     case leadPut = 16
     case leadDelete = 17
@@ -19,22 +18,25 @@ public enum RedoOpcode: UInt8, Sendable, CaseIterable {
     case campaignMetricAppend = 20
     case campaignMetricsDelete = 21
 
-    /// Decodes one operation of this kind and applies it; replay's single dispatch point.
-    func replay(from reader: inout ByteReader, in context: inout WriteContext) throws(EngramError) {
+    /// Decodes one operation of this kind from its body: the single table from opcode to type.
+    /// Replay applies what it returns (`BatchPayloadReader.nextOperation`); the fuzz target checks
+    /// that it encodes back to the same bytes. The switch is exhaustive, so a new opcode does not
+    /// compile without its decoder, and replay and fuzzing pick it up from here.
+    func decode(from reader: inout ByteReader) throws(EngramError) -> any RedoOperation {
         switch self {
-        case .longTermPut: try LongTermPutOperation.decode(from: &reader).apply(in: &context)
-        case .longTermDelete: try LongTermDeleteOperation.decode(from: &reader).apply(in: &context)
-        case .semanticPut: try SemanticPutOperation.decode(from: &reader).apply(in: &context)
-        case .semanticDelete: try SemanticDeleteOperation.decode(from: &reader).apply(in: &context)
-        case .episodeAppend: try EpisodeAppendOperation.decode(from: &reader).apply(in: &context)
-        case .episodicRetention: try EpisodicRetentionOperation.decode(from: &reader).apply(in: &context)
-        case .episodicSegmentSwap: try EpisodicSwapOperation.decode(from: &reader).apply(in: &context)
-        case .leadPut: try LeadPutOperation.decode(from: &reader).apply(in: &context)
-        case .leadDelete: try LeadDeleteOperation.decode(from: &reader).apply(in: &context)
-        case .campaignPut: try CampaignPutOperation.decode(from: &reader).apply(in: &context)
-        case .campaignDelete: try CampaignDeleteOperation.decode(from: &reader).apply(in: &context)
-        case .campaignMetricAppend: try CampaignMetricAppendOperation.decode(from: &reader).apply(in: &context)
-        case .campaignMetricsDelete: try CampaignMetricsDeleteOperation.decode(from: &reader).apply(in: &context)
+        case .longTermPut: try LongTermPutOperation.decode(from: &reader)
+        case .longTermDelete: try LongTermDeleteOperation.decode(from: &reader)
+        case .semanticPut: try SemanticPutOperation.decode(from: &reader)
+        case .semanticDelete: try SemanticDeleteOperation.decode(from: &reader)
+        case .episodeAppend: try EpisodeAppendOperation.decode(from: &reader)
+        case .episodicRetention: try EpisodicRetentionOperation.decode(from: &reader)
+        case .episodicSegmentSwap: try EpisodicSwapOperation.decode(from: &reader)
+        case .leadPut: try LeadPutOperation.decode(from: &reader)
+        case .leadDelete: try LeadDeleteOperation.decode(from: &reader)
+        case .campaignPut: try CampaignPutOperation.decode(from: &reader)
+        case .campaignDelete: try CampaignDeleteOperation.decode(from: &reader)
+        case .campaignMetricAppend: try CampaignMetricAppendOperation.decode(from: &reader)
+        case .campaignMetricsDelete: try CampaignMetricsDeleteOperation.decode(from: &reader)
         }
     }
 }

@@ -81,13 +81,7 @@ public struct WriteContext {
     mutating func apply<Operation: RedoOperation>(_ operation: Operation) throws(EngramError) {
         commandChangedState = true
         try operation.apply(in: &self)
-        if payload != nil {
-            payload!.write(Operation.opcode.rawValue)
-            let lengthOffset = payload!.count
-            payload!.write(UInt32(0))
-            operation.encode(into: &payload!)
-            payload!.patch(UInt32(payload!.count - lengthOffset - 4), at: lengthOffset)
-        }
+        if payload != nil { BatchPayload.append(operation, to: &payload!) }
         operationCount += 1
     }
 

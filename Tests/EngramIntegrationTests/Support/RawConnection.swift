@@ -11,9 +11,14 @@ final class RawConnection {
     private var received = ByteBuffer()
     private var decoder = FrameDecoder(side: .client, frameBytesMax: 64 << 20)
 
-    init(port: Int) throws {
+    /// `receiveBufferBytes` shrinks the socket's receive buffer before connecting, so a test
+    /// that stops reading makes the server's side fill up quickly.
+    init(port: Int, receiveBufferBytes: Int32? = nil) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw TestFailure("socket failed: errno \(errno)") }
+        if var bytes = receiveBufferBytes {
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &bytes, socklen_t(MemoryLayout<Int32>.size))
+        }
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
