@@ -162,7 +162,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // Against a real PostgreSQL 15 that the tests start in a temporary folder, and an
+        // Against a real PostgreSQL that the tests start in a temporary folder, and an
         // in-process engramd.
         .testTarget(
             name: "EngramExportTests",

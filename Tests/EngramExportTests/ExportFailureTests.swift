@@ -8,7 +8,7 @@ import Testing
 
 /// A killed export and the errors an operator meets: each leaves the previous export as it was
 /// and ends with a clear message and its exit code.
-@Suite(.serialized, .enabled(if: PostgresCluster.isInstalled, "PostgreSQL 15 is not installed"))
+@Suite(.serialized)
 struct ExportFailureTests {
     /// The built products sit beside the test bundle.
     static let productsDirectory: String = {

@@ -5,7 +5,7 @@ import Testing
 
 /// Changes of every kind, then an incremental export compared with a fresh full export of the
 /// same data into another schema: the tables must be identical row for row.
-@Suite(.serialized, .enabled(if: PostgresCluster.isInstalled, "PostgreSQL 15 is not installed"))
+@Suite(.serialized)
 struct IncrementalExportTests {
     func configuration(_ engram: EngramFixture, _ postgres: PostgresCluster, schema: String, mode: ExportMode) -> ExportConfiguration {
         ExportConfiguration(engram: engram.clientConfiguration, namespace: engram.namespace.name, postgres: postgres.settings, schema: schema, mode: mode)

@@ -3,12 +3,25 @@ import Glibc
 #endif
 import EngramExport
 
-/// A throwaway PostgreSQL 15 cluster for one test: `initdb` in a temporary folder, started on a
+/// A throwaway PostgreSQL cluster for one test: `initdb` in a temporary folder, started on a
 /// free loopback port with fsync off, stopped by its own data folder (never touching a cluster it
 /// did not start). `initdb` refuses to run as root, so as root it runs as the `postgres` user,
 /// which owns the folder; otherwise it runs as the current user.
 final class PostgresCluster: Sendable {
-    static let binaries = "/usr/lib/postgresql/15/bin"
+    /// The newest Debian PostgreSQL's programs, `/usr/lib/postgresql/<major>/bin` (tools/test
+    /// installs the `postgresql` package), or nil when none is installed.
+    static let binaries: String? = {
+        var found = glob_t()
+        defer { globfree(&found) }
+        guard glob("/usr/lib/postgresql/*/bin/initdb", 0, nil, &found) == 0 else { return nil }
+        let paths = (0..<Int(found.gl_pathc)).compactMap { found.gl_pathv[$0].map { String(cString: $0) } }
+        let majors = paths.compactMap { path -> (Int, String)? in
+            let parts = path.split(separator: "/")
+            guard parts.count >= 5, let major = Int(parts[3]) else { return nil }
+            return (major, String(path.dropLast("/initdb".count)))
+        }
+        return majors.max { $0.0 < $1.0 }?.1
+    }()
     let directory: String
     let port: Int
     let runAsPostgres: Bool
@@ -19,7 +32,14 @@ final class PostgresCluster: Sendable {
 
     var url: String { "postgres://postgres@127.0.0.1:\(port)/postgres" }
 
-    static var isInstalled: Bool { access(binaries + "/initdb", X_OK) == 0 }
+    /// The directory of the PostgreSQL programs; a clear failure when there is none, rather than
+    /// a skipped test that passes.
+    static func programs() throws -> String {
+        guard let binaries, access(binaries + "/initdb", X_OK) == 0 else {
+            throw TestFailure("no PostgreSQL under /usr/lib/postgresql/*/bin: tools/test installs the postgresql package (apt-get install postgresql)")
+        }
+        return binaries
+    }
 
     private init(directory: String, port: Int, runAsPostgres: Bool) {
         self.directory = directory
@@ -28,7 +48,7 @@ final class PostgresCluster: Sendable {
     }
 
     static func start() throws -> PostgresCluster {
-        guard isInstalled else { throw TestFailure("PostgreSQL 15 is not installed (tools/test installs the postgresql package)") }
+        let binaries = try programs()
         let directory = try makeTemporaryDirectory(prefix: "engram-export-pg")
         let runAsPostgres = getuid() == 0
         if runAsPostgres { try run(["/bin/chown", "postgres:postgres", directory]) }
@@ -41,7 +61,8 @@ final class PostgresCluster: Sendable {
 
     /// Stops the cluster (fast shutdown) and removes its folder.
     func stop() {
-        try? command([Self.binaries + "/pg_ctl", "-D", directory + "/data", "-m", "fast", "-w", "stop"])
+        guard let binaries = Self.binaries else { return }
+        try? command([binaries + "/pg_ctl", "-D", directory + "/data", "-m", "fast", "-w", "stop"])
         _ = try? Self.run(["/bin/rm", "-rf", directory])
     }
 
@@ -53,7 +74,7 @@ final class PostgresCluster: Sendable {
     /// `psql` with the given arguments; returns its standard output.
     @discardableResult
     func psql(_ arguments: [String], database: String = "postgres") throws -> String {
-        try Self.run(["/usr/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", database] + arguments)
+        try Self.run([try Self.programs() + "/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-d", database] + arguments)
     }
 
     /// Runs a program, waits, and throws with its output if it fails. Returns standard output.
