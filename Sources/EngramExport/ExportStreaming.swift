@@ -51,7 +51,7 @@ extension ExportContext {
         do {
             try await sink.copy(table: target, columns: table.columns) { writer in
                 var reader = snapshot.stream(table.rowStream, since: since, prefetchCount: configuration.prefetchCount)
-                var line = CopyLine(buffer: ByteBufferAllocator().buffer(capacity: configuration.copyBufferBytes + 64 << 10))
+                var line = CopyLine(capacity: configuration.copyBufferBytes + 64 << 10)
                 while let chunk = try await nextChunk(&reader) {
                     try chunk.forEachRow { (row) throws(ExportError) in
                         do {
@@ -62,12 +62,9 @@ extension ExportContext {
                     }
                     rows += Int64(chunk.rowCount)
                     progress.add(chunk.rowCount)
-                    if line.buffer.readableBytes >= configuration.copyBufferBytes {
-                        try await writer.write(line.buffer)
-                        line.buffer.clear()
-                    }
+                    if line.byteCount >= configuration.copyBufferBytes { try await writer.write(line.take()) }
                 }
-                if line.buffer.readableBytes > 0 { try await writer.write(line.buffer) }
+                if line.byteCount > 0 { try await writer.write(line.take()) }
             }
         } catch {
             throw PostgresErrors.statement(error, "COPY into \(target)")
@@ -83,7 +80,7 @@ extension ExportContext {
         do {
             try await sink.copy(table: target, columns: ExportStatements.liveColumns(table)) { writer in
                 var reader = snapshot.stream(table.keyStream, prefetchCount: configuration.prefetchCount)
-                var line = CopyLine(buffer: ByteBufferAllocator().buffer(capacity: configuration.copyBufferBytes + 64 << 10))
+                var line = CopyLine(capacity: configuration.copyBufferBytes + 64 << 10)
                 while let chunk = try await nextChunk(&reader) {
                     try chunk.forEachRow { (row) throws(ExportError) in
                         do {
@@ -92,12 +89,9 @@ extension ExportContext {
                             throw ExportError(.engram, "a row of stream \(table.keyStream) does not decode: \(error)")
                         }
                     }
-                    if line.buffer.readableBytes >= configuration.copyBufferBytes {
-                        try await writer.write(line.buffer)
-                        line.buffer.clear()
-                    }
+                    if line.byteCount >= configuration.copyBufferBytes { try await writer.write(line.take()) }
                 }
-                if line.buffer.readableBytes > 0 { try await writer.write(line.buffer) }
+                if line.byteCount > 0 { try await writer.write(line.take()) }
             }
         } catch {
             throw PostgresErrors.statement(error, "COPY into \(target)")

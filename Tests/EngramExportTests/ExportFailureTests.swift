@@ -49,15 +49,15 @@ struct ExportFailureTests {
         defer { postgres.stop() }
         let engram = try await EngramFixture.start()
         var data = DataSet(namespace: engram.namespace, now: ExportClockForTests.wallMicroseconds(), seed: 11)
-        try await data.write(to: engram.store, leadCount: 60_000, campaignCount: 20)
+        try await data.write(to: engram.store, leadCount: 30_000, campaignCount: 20)
         let configuration = ExportConfiguration(engram: engram.clientConfiguration, namespace: engram.namespace.name, postgres: postgres.settings)
         _ = try await Exporter.run(configuration)
         let connection = try await Answers.connect(postgres.settings)
         let before = try await Answers.tableContents(connection, schema: "engram")
         let hotBefore = try await Answers.hotLeads(connection, schema: "engram")
 
-        // Change every lead's score, so an export that finished would change the tables.
-        let updates = try data.leadIDs.map { id in
+        // Change every tenth lead's score, so an export that finished would change the tables.
+        let updates = try stride(from: 0, to: data.leadIDs.count, by: 10).map { data.leadIDs[$0] }.map { id in
             let lead = try #require(try engram.store.leadGet(namespace: engram.namespace, id: id))
             return LeadUpsert(namespace: engram.namespace, id: id, email: lead.email, score: 100 - lead.score, status: lead.status, createdAtMicroseconds: lead.createdAtMicroseconds)
         }
@@ -93,7 +93,7 @@ struct ExportFailureTests {
         // The next export completes, and carries the changes.
         let next = try await Exporter.run(configuration)
         #expect(next.outcome == .incremental)
-        #expect(next.rowsWritten == Int64(data.leadIDs.count))
+        #expect(next.rowsWritten == Int64(updates.count))
         let engramHot = try await Answers.hotLeads(engram.store, namespace: engram.namespace, now: data.now, normaliser: connection)
         #expect(try await Answers.hotLeads(connection, schema: "engram") == engramHot)
         try await connection.close()
@@ -119,18 +119,34 @@ struct ExportFailureTests {
 
         var noEngram = good
         noEngram.engram.port = try PostgresCluster.freePort()
-        #expect(await failure(noEngram)?.code == .engramUnreachable)
+        let engramError = await failure(noEngram)
+        #expect(engramError?.code == .engramUnreachable)
+        #expect(engramError?.message.hasPrefix("cannot reach engramd at 127.0.0.1:\(noEngram.engram.port)") == true, "\(String(describing: engramError))")
         var noPostgres = good
         noPostgres.postgres.port = try PostgresCluster.freePort()
-        #expect(await failure(noPostgres)?.code == .postgresUnreachable)
+        let postgresError = await failure(noPostgres)
+        #expect(postgresError?.code == .postgresUnreachable)
+        #expect(postgresError?.message.hasPrefix("cannot reach PostgreSQL at 127.0.0.1:\(noPostgres.postgres.port)") == true, "\(String(describing: postgresError))")
         var unknownRole = good
         unknownRole.postgres.user = "nobody"
         let roleError = await failure(unknownRole)
         #expect(roleError?.code == .postgresAuthentication)
-        #expect(roleError?.message.contains("nobody") == true)
+        #expect(roleError?.message.contains("role \"nobody\" does not exist") == true, "\(String(describing: roleError))")
+        var wrongPassword = good
+        wrongPassword.postgres.user = "exporter"
+        wrongPassword.postgres.password = "wrong"
+        let passwordError = await failure(wrongPassword)
+        #expect(passwordError?.code == .postgresAuthentication)
+        #expect(passwordError?.message.contains("password authentication failed for user \"exporter\"") == true, "\(String(describing: passwordError))")
+        var rightPassword = wrongPassword
+        rightPassword.postgres.password = PostgresCluster.exporterPassword
+        rightPassword.schema = "with_password"
+        #expect(try await Exporter.run(rightPassword).outcome == .full)
         var unknownDatabase = good
         unknownDatabase.postgres.database = "missing"
-        #expect(await failure(unknownDatabase)?.code == .postgresAuthentication)
+        let databaseError = await failure(unknownDatabase)
+        #expect(databaseError?.code == .postgresAuthentication)
+        #expect(databaseError?.message.contains("database \"missing\" does not exist") == true, "\(String(describing: databaseError))")
         var badSchema = good
         badSchema.schema = "Bad-Name"
         #expect(await failure(badSchema)?.code == .usage)
@@ -142,7 +158,7 @@ struct ExportFailureTests {
         try postgres.psql(["-c", "CREATE SCHEMA engram; CREATE TABLE engram.mine (x int); INSERT INTO engram.mine VALUES (1)"])
         let conflict = await failure(good)
         #expect(conflict?.code == .schemaConflict)
-        #expect(conflict?.message.contains("engram") == true)
+        #expect(conflict?.message.contains("schema engram exists and was not made by engram-export") == true, "\(String(describing: conflict))")
         #expect(try postgres.psql(["-At", "-c", "SELECT count(*) FROM engram.mine"]).hasPrefix("1"))
         var elsewhere = good
         elsewhere.schema = "analytics"
@@ -156,8 +172,13 @@ struct ExportFailureTests {
         #expect(try readFile(log).contains("cannot reach engramd"))
         let conflicting = try Self.spawnExport(["--port", "\(engram.port)", "--namespace", engram.namespace.name, "--postgres", postgres.url, "--no-progress"], log: log)
         #expect(Self.wait(conflicting) == 7)
+        #expect(try readFile(log).contains("schema engram exists and was not made by engram-export"))
         let noDatabase = try Self.spawnExport(["--port", "\(engram.port)", "--namespace", engram.namespace.name, "--postgres", "postgres://postgres@127.0.0.1:\(postgres.port)/missing", "--no-progress"], log: log)
         #expect(Self.wait(noDatabase) == 6)
+        #expect(try readFile(log).contains("database \"missing\" does not exist"))
+        let badPassword = try Self.spawnExport(["--port", "\(engram.port)", "--namespace", engram.namespace.name, "--postgres", "postgres://exporter:wrong@127.0.0.1:\(postgres.port)/postgres", "--no-progress"], log: log)
+        #expect(Self.wait(badPassword) == 6)
+        #expect(try readFile(log).contains("password authentication failed for user \"exporter\""))
         let ok = try Self.spawnExport(["--port", "\(engram.port)", "--namespace", engram.namespace.name, "--postgres", postgres.url, "--schema", "analytics", "--no-progress"], log: log)
         #expect(Self.wait(ok) == 0)
         #expect(try readFile(log).hasPrefix("engram-export: up to date"))

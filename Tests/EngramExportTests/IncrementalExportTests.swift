@@ -7,8 +7,8 @@ import Testing
 /// same data into another schema: the tables must be identical row for row.
 @Suite(.serialized)
 struct IncrementalExportTests {
-    func configuration(_ engram: EngramFixture, _ postgres: PostgresCluster, schema: String, mode: ExportMode) -> ExportConfiguration {
-        ExportConfiguration(engram: engram.clientConfiguration, namespace: engram.namespace.name, postgres: postgres.settings, schema: schema, mode: mode)
+    func configuration(_ engram: EngramFixture, _ postgres: PostgresCluster, schema: String, mode: ExportMode, force: Bool = false) -> ExportConfiguration {
+        ExportConfiguration(engram: engram.clientConfiguration, namespace: engram.namespace.name, postgres: postgres.settings, schema: schema, mode: mode, force: force)
     }
 
     @Test func incrementalExportEqualsAFreshFullExport() async throws {
@@ -54,6 +54,12 @@ struct IncrementalExportTests {
         let again = try await Exporter.run(configuration(engram, postgres, schema: "engram", mode: .incremental))
         #expect(again.outcome == .upToDate)
         #expect(try await Answers.tableContents(connection, schema: "engram") == incrementalContents)
+        // Forced, a full export of the same snapshot swaps in identical tables and keeps the runs.
+        let forced = try await Exporter.run(configuration(engram, postgres, schema: "engram", mode: .full, force: true))
+        #expect(forced.outcome == .full)
+        #expect(forced.lsn == incremental.lsn)
+        #expect(try await Answers.tableContents(connection, schema: "engram") == incrementalContents)
+        #expect(try await Answers.integer(connection, "SELECT count(*) FROM engram.export_runs") == 3)
         try await connection.close()
         await engram.stop()
     }

@@ -54,10 +54,17 @@ final class PostgresCluster: Sendable {
         if runAsPostgres { try run(["/bin/chown", "postgres:postgres", directory]) }
         let cluster = PostgresCluster(directory: directory, port: try freePort(), runAsPostgres: runAsPostgres)
         try cluster.command([binaries + "/initdb", "-D", directory + "/data", "--auth=trust", "--username=postgres", "-E", "UTF8", "--no-locale"])
+        // Trust for everyone but `exporter`, who must give a password: the bad-credentials test.
+        let hba = directory + "/data/pg_hba.conf"
+        try writeFile(hba, "host all exporter 127.0.0.1/32 scram-sha-256\n" + (try readFile(hba)))
         let options = "-p \(cluster.port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         try cluster.command([binaries + "/pg_ctl", "-D", directory + "/data", "-l", directory + "/server.log", "-w", "-o", options, "start"])
+        try cluster.psql(["-c", "CREATE ROLE exporter LOGIN SUPERUSER PASSWORD '\(exporterPassword)'"])
         return cluster
     }
+
+    /// The password of the `exporter` role, the one role that authenticates with a password.
+    static let exporterPassword = "right horse battery"
 
     /// Stops the cluster (fast shutdown) and removes its folder.
     func stop() {
@@ -129,6 +136,14 @@ func makeTemporaryDirectory(prefix: String) throws -> String {
         throw TestFailure("mkdtemp failed: errno \(errno)")
     }
     return String(cString: pointer)
+}
+
+func writeFile(_ path: String, _ text: String) throws {
+    let descriptor = open(path, O_WRONLY | O_TRUNC)
+    guard descriptor >= 0 else { throw TestFailure("cannot open \(path) for writing") }
+    defer { close(descriptor) }
+    let bytes = Array(text.utf8)
+    guard bytes.withUnsafeBytes({ write(descriptor, $0.baseAddress, $0.count) }) == bytes.count else { throw TestFailure("cannot write \(path)") }
 }
 
 func readFile(_ path: String) throws -> String {
