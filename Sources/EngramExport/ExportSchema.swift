@@ -1,5 +1,4 @@
-/// The PostgreSQL schema the export writes (docs/export-schema.sql, which a test keeps equal to
-/// these statements). Every statement is unqualified: the export runs them with `search_path` set
+/// The PostgreSQL schema the export writes (docs/EXPORT.md, "The schema"). Every statement is unqualified: the export runs them with `search_path` set
 /// to the schema being built.
 enum ExportSchema {
     /// Written as the comment of a schema the export made; a schema with another comment is not
