@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "engram-bench", targets: ["engram-bench"]),
         .library(name: "EngramAgents", targets: ["EngramAgents"]),
         .executable(name: "engram-agents", targets: ["engram-agents"]),
+        .executable(name: "engram-export", targets: ["engram-export"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -27,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // Only the export tool's targets use it: the core builds without it.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // C libraries from Debian, through pkg-config. Their pkg-config names are lmdb, liblz4 and
@@ -156,6 +159,39 @@ let package = Package(
                 "EngramClient", "EngramProtocol", "engramd", "engram", "EngramAgents", "engram-agents",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+
+        // The export to PostgreSQL (docs/EXPORT.md): a client of the snapshot opcodes that loads
+        // PostgreSQL with COPY. A library so the tests drive it in process; the executable parses
+        // arguments. postgres-nio stays in these targets only.
+        .target(
+            name: "EngramExport",
+            dependencies: [
+                "EngramClient", "EngramProtocol", "EngramStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "engram-export",
+            dependencies: [
+                "EngramExport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Against a real PostgreSQL that the tests start in a temporary folder, and an
+        // in-process engramd.
+        .testTarget(
+            name: "EngramExportTests",
+            dependencies: [
+                "EngramExport", "EngramServer", "EngramClient", "EngramStorage", "engram-export",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
     ],

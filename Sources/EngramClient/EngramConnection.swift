@@ -12,7 +12,7 @@ public final class EngramConnection: Sendable {
     let flags: ConnectionFlags
     /// The server's answer to hello: its version, limits and this token's grants.
     public let hello: HelloResponse
-    private let nextRequestID = Atomic<UInt64>(1)
+    let nextRequestID = Atomic<UInt64>(1)
     let requestTimeout: TimeAmount
 
     private init(channel: any Channel, flags: ConnectionFlags, hello: HelloResponse, requestTimeout: TimeAmount) {

@@ -69,7 +69,7 @@ public struct Opcode: RawRepresentable, Sendable, Hashable, CustomStringConverti
         .campaignUpsert, .campaignGet, .campaignDelete, .campaignQuery,
         .metricAppend, .campaignSummary, .activeCampaignSummaries, .campaignHourly,
         .consolidate, .eraseNamespace, .eraseLead, .leadEngagement,
-    ]
+    ] + Opcode.snapshotRequests
 
     /// Whether the request goes through the group-commit writer (and so may carry durability
     /// flags). Short-term puts, deletes and touches change memory only and do not.
@@ -126,7 +126,7 @@ public struct Opcode: RawRepresentable, Sendable, Hashable, CustomStringConverti
         case .eraseNamespace: "erase_namespace"
         case .eraseLead: "erase_lead"
         case .leadEngagement: "lead_engagement"
-        default: "unknown"
+        default: snapshotName ?? "unknown"
         }
     }
 

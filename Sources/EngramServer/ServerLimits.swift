@@ -33,6 +33,14 @@ public struct ServerLimits: Sendable, Equatable {
     /// Facts read per store call while a semantic scan fills its page: bounds the memory one scan
     /// holds beyond the page (facts may be a megabyte each).
     public var semanticScanChunkCount: Int = 16
+    /// Rows in one snapshot chunk stop before this many bytes (a chunk is made on the event loop,
+    /// so this bounds the loop's time per chunk as well as the frame; docs/EXPORT.md).
+    public var snapshotChunkBytesMax: Int = 256 << 10
+    /// Entries, index seeks or (at 100 each) episodic blocks one snapshot chunk may look at: an
+    /// incremental export that skips a million unchanged leads does it in bounded steps.
+    public var snapshotChunkExamineCountMax: Int = 20_000
+    /// Raw episode bytes one chunk of the episodes stream may look at, for the same reason.
+    public var snapshotChunkExamineBytesMax: Int = 4 << 20
     /// Namespaces whose name and grant a connection remembers; agents use one or a few.
     public var namespaceCacheCountMax: Int = 64
 
@@ -109,6 +117,7 @@ public struct ServerLimits: Sendable, Equatable {
         }
         let largestPut = FrameHeader.byteCount + 1 + storage.namespaceBytesMax + 2 + storage.keyBytesMax + 8 + 4 + storage.valueBytesMax
         try require(requestFrameBytesMax >= largestPut, "requestFrameBytesMax \(requestFrameBytesMax) cannot carry the largest put (\(largestPut) bytes with valueBytesMax \(storage.valueBytesMax))")
+        try validateSnapshots(against: storage, require)
         let largestFactPut = FrameHeader.byteCount + 1 + storage.namespaceBytesMax + 16 + largestFactBytes(storage)
         try require(requestFrameBytesMax >= largestFactPut, "requestFrameBytesMax \(requestFrameBytesMax) cannot carry the largest semantic fact (\(largestFactPut) bytes)")
         try require(requestFrameBytesMax <= Int(UInt32.max), "requestFrameBytesMax \(requestFrameBytesMax) must fit the u32 length field")

@@ -9,6 +9,7 @@ extension ConnectionHandler {
     /// the start of every latency the metrics record for the burst's requests.
     func handle(_ frame: Frame, receivedNanoseconds: UInt64) {
         let header = frame.header
+        if header.opcode.isSnapshot { return handleSnapshot(frame, receivedNanoseconds: receivedNanoseconds) }
         // Short-term gets and puts, the hot tier's bulk, skip the `Request` decoding.
         if phase == .ready && header.flags.rawValue == 0 {
             if header.opcode == .shortTermGet && serveShortTermFast(frame, isPut: false, receivedNanoseconds) { return }

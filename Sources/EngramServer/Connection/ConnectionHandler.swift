@@ -61,6 +61,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     @exclusivity(unchecked) var lastActivityNanoseconds: UInt64 = 0
     private var slowReaderTimeout: Scheduled<Void>?
     var namespaceCache: [String: CachedNamespace] = [:]
+    /// Snapshots this connection holds open (ConnectionHandler+Snapshot.swift).
+    var snapshots = SnapshotSessions()
     /// The namespace the connection used last and its role, matched by bytes on the short-term
     /// fast path so a get or put builds no `String` for it.
     @exclusivity(unchecked) var lastNamespace: (namespace: Namespace, role: Role?)?
@@ -124,6 +126,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         phase = .closed
+        snapshots.closeAll()
         endAllFollows { _ in .failure(.closed, message: "") }
         helloTimeout?.cancel()
         idleCheck?.cancel()

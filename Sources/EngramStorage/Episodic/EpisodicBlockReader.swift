@@ -13,6 +13,9 @@ struct EpisodicBlockReader {
     /// Leads being erased, each with the position below which its records are skipped: set by
     /// the public reads (docs/LIFECYCLE.md), empty for maintenance, which must see every record.
     var hiddenLeads: [UUID: UInt64] = [:]
+    /// A snapshot's handles on the segment files it names, used before the log's shared ones so
+    /// a file removed since the snapshot began stays readable (docs/EXPORT.md).
+    var pinnedHandles: [String: SegmentReadHandle] = [:]
 
     init(log: EpisodicLog, transaction: LMDBTransaction) {
         self.log = log
@@ -49,7 +52,8 @@ struct EpisodicBlockReader {
         }
         let segment = try log.segmentRow(row.segment, transaction)
         let path = log.path(segment: row.segment, generation: segment.generation)
-        let handle = try log.readHandle(segment: row.segment, generation: segment.generation)
+        let handle: SegmentReadHandle
+        if let pinned = pinnedHandles[path] { handle = pinned } else { handle = try log.readHandle(segment: row.segment, generation: segment.generation) }
         let blockBytes = EpisodicFormat.blockHeaderBytes + Int(row.storedBytes)
         try readFully(handle.handle, byteCount: blockBytes, at: Int64(row.offset), path: path)
         let offset = Int64(row.offset)

@@ -22,6 +22,8 @@ public final class EngramStore: Sendable {
     public let recovery: RecoveryReport
     /// The background consolidation thread, when `Limits.consolidationIntervalMilliseconds` is set.
     private let consolidation: ConsolidationScheduler?
+    /// Open snapshots (docs/EXPORT.md), closed before LMDB closes.
+    let snapshotRegistry = SnapshotRegistry()
 
     private init(configuration: StoreConfiguration, environment: LMDBEnvironment, tables: Tables, writer: GroupCommitWriter, hotTier: HotTier, lockDescriptor: Int32, recovery: RecoveryReport) {
         self.configuration = configuration
@@ -60,6 +62,7 @@ public final class EngramStore: Sendable {
     /// must have ended; writes submitted after this begins fail with `.closed`.
     public func close() {
         consolidation?.stop()
+        snapshotRegistry.closeAll()
         writer.close()
         environment.close()
         Glibc.close(lockDescriptor)
@@ -69,6 +72,7 @@ public final class EngramStore: Sendable {
     /// stay in the page cache and the commit log keeps only what it wrote.
     func simulateCrash() {
         consolidation?.stop()
+        snapshotRegistry.closeAll()
         writer.abandon()
         environment.close()
         Glibc.close(lockDescriptor)

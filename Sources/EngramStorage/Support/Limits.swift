@@ -189,6 +189,14 @@ public struct Limits: Sendable, Equatable {
     /// How long an erase's episodic purge waits for a running retention or recompression pass
     /// before it gives up with `busy` (its marker stays; a later call carries on).
     public var maintenanceWaitMilliseconds: Int = 10_000
+    // MARK: Snapshots (docs/EXPORT.md)
+
+    /// Snapshots open at once. Each holds an LMDB read transaction (a reader slot) for its life.
+    public var snapshotCountMax: Int = 8
+    /// How long a snapshot may be held. Its read transaction pins every page it can see, so LMDB
+    /// cannot reuse the pages later commits free and the file grows by about 4 KiB per random
+    /// update until it ends; 10 minutes streams ten million leads at the export's rate.
+    public var snapshotHoldSecondsMax: Int = 600
 
     /// The default bounds.
     public static let `default` = Limits()
@@ -258,6 +266,7 @@ public struct Limits: Sendable, Equatable {
         try validateRecords(require)
         try validateLifecycle(require)
         try validateHotTier(require)
+        try validateSnapshots(require)
     }
 
     /// The hot tier's relations; the positive checks have run.
