@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "engramd", targets: ["engramd"]),
         .executable(name: "engram", targets: ["engram"]),
         .executable(name: "engram-bench", targets: ["engram-bench"]),
+        .executable(name: "engram-load", targets: ["engram-load"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -25,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // HdrHistogram for engram-load's latency percentiles.
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // C libraries from Debian, through pkg-config. Their pkg-config names are lmdb, liblz4 and
@@ -129,11 +132,28 @@ let package = Package(
             ]
         ),
 
+        // The load generator (docs/PERFORMANCE.md, "Journeys under load"): the marketing system's
+        // journeys on an open-loop schedule through the client. A library, so the tests drive it.
+        .target(
+            name: "EngramLoad",
+            dependencies: [
+                "EngramClient", "EngramProtocol",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "engram-load",
+            dependencies: [
+                "EngramLoad", "EngramClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
         // End-to-end tests: start the real `engramd` on a free loopback port and talk to it.
         .testTarget(
             name: "EngramIntegrationTests",
             dependencies: [
-                "EngramClient", "EngramProtocol", "engramd", "engram",
+                "EngramClient", "EngramProtocol", "engramd", "engram", "EngramLoad", "engram-load",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
