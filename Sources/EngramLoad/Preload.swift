@@ -31,7 +31,7 @@ enum Preload {
 
     /// Runs `body(0..<count)` with at most `LoadLimits.preloadConcurrency` in flight; the first
     /// error is thrown after the ones in flight finish.
-    private static func concurrently(count: Int, _ body: @escaping @Sendable (Int) async throws(EngramClientError) -> Void) async throws(EngramClientError) {
+    static func concurrently(count: Int, _ body: @escaping @Sendable (Int) async throws(EngramClientError) -> Void) async throws(EngramClientError) {
         let failure: EngramClientError? = await withTaskGroup(of: EngramClientError?.self) { group in
             var next = 0
             var firstFailure: EngramClientError?

@@ -33,8 +33,12 @@ struct EngramLoadCommand: AsyncParsableCommand {
     @Flag(help: "Do not write the sources, campaigns and leads (an earlier run with the same seed and profile did).") var skipPreload = false
     @Option(help: "Write the self-contained HTML report here.") var report = "engram-load-report.html"
     @Option(help: "Also write the report as JSON here.") var json: String?
+    @Option(help: "Instead of a profile, one of tools/peers' PostgreSQL shapes, closed loop: lead-insert (durable lead upserts from --clients clients) or lead-query (score above 80 in the last 24 hours, limit 100, one client, after loading --leads leads). Prints shape,operations/s,p50 ms,p99 ms,errors.") var shape: String?
+    @Option(help: "Clients for --shape lead-insert.") var clients = 16
+    @Option(help: "Leads --shape lead-query loads first (0: they are there).") var leads = 1_000_000
 
     func run() async throws {
+        if let shape { return try await runShape(shape) }
         guard var chosen = LoadProfile.named(profile) else { throw ValidationError("unknown profile \(profile): seed, seed-10x or max") }
         if let duration {
             guard duration > 0 else { throw ValidationError("--duration must be positive") }
@@ -66,6 +70,27 @@ struct EngramLoadCommand: AsyncParsableCommand {
         print("\nreport: \(report)")
         if let json { try write(result.json() + "\n", to: json) }
         if result.errorRate >= 0.001 || result.transactions == 0 { throw ExitCode(1) }
+    }
+
+    private func runShape(_ shape: String) async throws {
+        guard clients > 0, leads >= 0 else { throw ValidationError("--clients must be positive and --leads not negative") }
+        var configuration = EngramClientConfiguration(host: host, port: port, token: token, clientName: "engram-load")
+        configuration.connectionCount = Swift.min(clients, 64)
+        let client = EngramClient(configuration)
+        defer { Task { await client.close() } }
+        let seconds = duration ?? 30
+        let result: PeerShapes.Result
+        switch shape {
+        case "lead-insert":
+            result = await PeerShapes.leadInserts(client: client, namespace: namespace, clients: clients, seconds: seconds, seed: seed)
+        case "lead-query":
+            if leads > 0 { try await PeerShapes.loadLeads(client: client, namespace: namespace, count: leads, seed: seed) }
+            result = await PeerShapes.leadQuery(client: client, namespace: namespace, seconds: seconds)
+        default:
+            throw ValidationError("unknown shape \(shape): lead-insert or lead-query")
+        }
+        print(result.csv)
+        if result.errors > 0 || result.operations == 0 { throw ExitCode(1) }
     }
 
     private func write(_ text: String, to path: String) throws {
