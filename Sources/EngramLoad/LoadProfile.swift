@@ -35,7 +35,7 @@ public struct LoadProfile: Sendable, Hashable {
         name: "seed-10x", transactionsPerSecond: 500, connectionCount: 1_000, campaignCount: 100, leadsPerHour: 5_000,
         requestsPerMinute: 10_000, preloadLeadCount: 120_000, sourceCount: 20, durationSeconds: 60,
         stepFactor: 1, stepLatencyP99MicrosecondsMax: 10_000)
-    /// Starts at twice `seed-10x`'s rate and multiplies it by 1.5 a step; data as `seed-10x`.
+    /// Starts at twice `seed-10x`'s rate (`--rate` lowers it) and multiplies it by 1.5 a step; data as `seed-10x`.
     public static let max = LoadProfile(
         name: "max", transactionsPerSecond: 1_000, connectionCount: 100, campaignCount: 100, leadsPerHour: 5_000,
         requestsPerMinute: 10_000, preloadLeadCount: 120_000, sourceCount: 20, durationSeconds: 10,

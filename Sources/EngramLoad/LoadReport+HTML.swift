@@ -70,7 +70,7 @@ extension LoadReport {
     /// Latency against percentile with the percentile axis stretched as 1 / (1 - p), as
     /// HdrHistogram's plots do, so the tail (99 %, 99.9 %, 99.99 %) gets as much room as the body.
     var percentileCurveSVG: String {
-        let chart = SVGChart(width: 760, height: 320)
+        let chart = SVGChart(width: 820, height: 320)
         let xOf = { (percentile: Double) in Swift.min(5, -log10(Swift.max(1e-5, 1 - Swift.min(percentile, 99.999) / 100))) }
         let yMax = Swift.max(0.001, curves.flatMap { $0.points.map(\.milliseconds) }.max() ?? 0.001)
         var svg = chart.open(title: "latency (ms) by percentile")
@@ -88,7 +88,7 @@ extension LoadReport {
 
     /// Completed transactions and errors per second, with the schedule's rate as a dashed line.
     var throughputSVG: String {
-        let chart = SVGChart(width: 760, height: 260)
+        let chart = SVGChart(width: 820, height: 260)
         let seconds = Swift.max(1, throughput.count - 1)
         let yMax = Swift.max(1, Double(throughput.map(\.completed).max() ?? 0), scheduledPerSecond) * 1.1
         var svg = chart.open(title: "transactions a second over time (s)")

@@ -3,8 +3,8 @@
 struct SVGChart {
     let width: Int
     let height: Int
-    let left = 70
-    let right = 160
+    let left = 90
+    let right = 220
     let top = 30
     let bottom = 40
 
@@ -31,8 +31,9 @@ struct SVGChart {
         var ticks = ""
         for tick in 0...4 {
             let fraction = Double(tick) / 4
-            let digits = maximum * fraction >= 100 ? 0 : 3
-            ticks += "<line x1=\"\(x(0))\" y1=\"\(y(fraction))\" x2=\"\(x(1))\" y2=\"\(y(fraction))\" stroke=\"#eee\"/><text x=\"\(left - 6)\" y=\"\(y(fraction))\" text-anchor=\"end\" dominant-baseline=\"middle\">\(format(maximum * fraction, digits)) \(escape(unit))</text>\n"
+            let value = maximum * fraction
+            let digits = value >= 100 ? 0 : value >= 10 ? 1 : 2
+            ticks += "<line x1=\"\(x(0))\" y1=\"\(y(fraction))\" x2=\"\(x(1))\" y2=\"\(y(fraction))\" stroke=\"#eee\"/><text x=\"\(left - 6)\" y=\"\(y(fraction))\" text-anchor=\"end\" dominant-baseline=\"middle\">\(format(value, digits)) \(escape(unit))</text>\n"
         }
         return ticks
     }
