@@ -23,7 +23,7 @@ public enum PeerShapes {
     /// Durable lead inserts (each a new id and email) from `clients` clients for `seconds`: the
     /// counterpart of `pgbench -c 16 -f lead_insert.sql`.
     public static func leadInserts(client: EngramClient, namespace: String, clients: Int, seconds: Double, seed: UInt64) async -> Result {
-        await closedLoop(shape: "lead insert, \(clients) clients", clients: clients, seconds: seconds) { (clientIndex, index) throws(EngramClientError) in
+        await closedLoop(shape: "lead-insert-\(clients)", clients: clients, seconds: seconds) { (clientIndex, index) throws(EngramClientError) in
             var random = SplitMix64.derived(seed: seed, stream: 20 + UInt64(clientIndex), index: UInt64(index))
             let id = random.uuid()
             let lead = WireLead(
@@ -55,7 +55,7 @@ public enum PeerShapes {
     /// "Score above 80 in the last 24 hours, best first, limit 100", from one client for
     /// `seconds`: the counterpart of `pgbench -c 1 -M prepared -f lead_query.sql`.
     public static func leadQuery(client: EngramClient, namespace: String, seconds: Double) async -> Result {
-        await closedLoop(shape: "lead query, 1 client", clients: 1, seconds: seconds) { (_, _) throws(EngramClientError) in
+        await closedLoop(shape: "lead-query-1", clients: 1, seconds: seconds) { (_, _) throws(EngramClientError) in
             let dayAgo = MonotonicClock.wallMicroseconds() - 86_400_000_000
             _ = try await client.leadQuery(namespace: namespace, WireLeadQuery(scoreMin: 81, createdAtOrAfterMicroseconds: dayAgo, order: .scoreThenNewest, limit: 100))
         }

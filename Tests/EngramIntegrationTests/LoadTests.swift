@@ -3,6 +3,7 @@ import Glibc
 #endif
 import EngramClient
 import EngramLoad
+import EngramProtocol
 import Foundation
 import Testing
 
@@ -62,6 +63,23 @@ import Testing
             #expect(report.maxHeldPerSecond == nil)
             #expect(report.errors == 0 && report.transactions == 20)
             #expect(report.targets.last?.name == "highest rate held (this machine)" && report.targets.last?.met == false)
+        }
+    }
+
+    /// tools/peers' PostgreSQL shapes on Engram's side: closed-loop lead inserts, then the best
+    /// recent leads query over leads it loaded.
+    @Test func peerShapesInsertAndQueryLeads() async throws {
+        try await withServer { server in
+            let client = EngramClient(server.clientConfiguration(connections: 2))
+            let inserts = await PeerShapes.leadInserts(client: client, namespace: "peers", clients: 2, seconds: 0.5, seed: 1)
+            #expect(inserts.shape == "lead-insert-2" && inserts.errors == 0 && inserts.operations > 0)
+            try await PeerShapes.loadLeads(client: client, namespace: "peers", count: 300, seed: 1)
+            let query = await PeerShapes.leadQuery(client: client, namespace: "peers", seconds: 0.5)
+            #expect(query.shape == "lead-query-1" && query.errors == 0 && query.operations > 0)
+            #expect(query.csv.split(separator: ",").count == 5)
+            let page = try await client.leadQuery(namespace: "peers", WireLeadQuery(scoreMin: 81, createdAtOrAfterMicroseconds: MonotonicClock.wallMicroseconds() - 86_400_000_000, limit: 100))
+            #expect(page.leads.allSatisfy { $0.score >= 81 })
+            await client.close()
         }
     }
 
