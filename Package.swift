@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "EngramAgents", targets: ["EngramAgents"]),
         .executable(name: "engram-agents", targets: ["engram-agents"]),
         .executable(name: "engram-export", targets: ["engram-export"]),
+        .executable(name: "engram-load", targets: ["engram-load"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -30,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         // Only the export tool's targets use it: the core builds without it.
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        // HdrHistogram for engram-load's latency percentiles.
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // C libraries from Debian, through pkg-config. Their pkg-config names are lmdb, liblz4 and
@@ -151,12 +154,29 @@ let package = Package(
             name: "EngramAgentsTests",
             dependencies: ["EngramAgents", "EngramProtocol"]
         ),
+        // The load generator (docs/PERFORMANCE.md, "Journeys under load"): the marketing system's
+        // journeys on an open-loop schedule through the client. A library, so the tests drive it.
+        .target(
+            name: "EngramLoad",
+            dependencies: [
+                "EngramClient", "EngramProtocol",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "engram-load",
+            dependencies: [
+                "EngramLoad", "EngramClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
 
         // End-to-end tests: start the real `engramd` on a free loopback port and talk to it.
         .testTarget(
             name: "EngramIntegrationTests",
             dependencies: [
                 "EngramClient", "EngramProtocol", "engramd", "engram", "EngramAgents", "engram-agents",
+                "EngramLoad", "engram-load",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -9,6 +9,10 @@
 //   the last 24 hours, limit 100" (decoded into `Lead` values, and as raw record bytes, the
 //   server's path) and "status X ordered by score, limit 100". One iteration is one query, so the
 //   wall-clock percentiles are per-query latencies.
+// - Campaign summaries (100 active campaigns, a day of metric events each): durable metric
+//   appends from 16 writers (each updates its campaign's live summary and hourly bucket in the
+//   same transaction), one campaign's summary, the active campaigns' summaries, a day's hourly
+//   series. One iteration is one operation.
 import Benchmark
 import EngramStorage
 
@@ -74,5 +78,52 @@ let benchmarks: @Sendable () -> Void = {
         },
         setup: { try await leads.open() },
         teardown: { leads.close() }
+    )
+
+    let summaries = CampaignSummaryFixture()
+    Benchmark(
+        "Metric append (durable), 16 concurrent writers, 100 campaigns",
+        configuration: .init(scalingFactor: .kilo, maxDuration: .seconds(15), maxIterations: 20),
+        closure: { (benchmark: Benchmark) async -> Void in
+            await summaries.durableAppends(count: benchmark.scaledIterations.count, writers: 16)
+        },
+        setup: { try await summaries.open() },
+        teardown: { summaries.close() }
+    )
+    Benchmark(
+        "Campaign summary, one campaign",
+        configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal], maxIterations: 100_000),
+        closure: { (benchmark: Benchmark) -> Void in
+            for iteration in benchmark.scaledIterations {
+                blackHole(try summaries.store!.campaignPerformance(namespace: summaries.namespace, id: summaries.campaignIDs[iteration % summaries.campaignIDs.count]))
+            }
+        },
+        setup: { try await summaries.open() },
+        teardown: { summaries.close() }
+    )
+    Benchmark(
+        "Active campaign summaries, 100 campaigns, limit 100",
+        configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal], maxIterations: 100_000),
+        closure: { (benchmark: Benchmark) -> Void in
+            for _ in benchmark.scaledIterations {
+                let page = try summaries.store!.activeCampaignPerformance(namespace: summaries.namespace, limit: 100)
+                precondition(page.performances.count == CampaignSummaryFixture.campaignCount, "found \(page.performances.count) active campaigns")
+                blackHole(page)
+            }
+        },
+        setup: { try await summaries.open() },
+        teardown: { summaries.close() }
+    )
+    Benchmark(
+        "Hourly series, one campaign, last 24 h",
+        configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal], maxIterations: 100_000),
+        closure: { (benchmark: Benchmark) -> Void in
+            for iteration in benchmark.scaledIterations {
+                let id = summaries.campaignIDs[iteration % summaries.campaignIDs.count]
+                blackHole(try summaries.store!.campaignHourlySeries(namespace: summaries.namespace, campaignID: id, fromMicroseconds: summaries.now - day, limit: 48))
+            }
+        },
+        setup: { try await summaries.open() },
+        teardown: { summaries.close() }
     )
 }
