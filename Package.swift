@@ -134,6 +134,9 @@ let package = Package(
             name: "EngramIntegrationTests",
             dependencies: [
                 "EngramClient", "EngramProtocol", "engramd", "engram",
+                // The crash loop opens a copy of a killed server's directory for the records'
+                // consistency check.
+                "EngramStorage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
