@@ -89,8 +89,9 @@ import Testing
             close(descriptor)
         }
 
-        // Fill: large values, eight at a time (so the writer batches them), until the server
-        // answers noSpace; every refusal is that error.
+        // Fill: large values, eight at a time and acknowledged when applied (so the writer
+        // batches them and the fill takes seconds), until the server answers noSpace; every
+        // refusal is that error. A clean restart keeps applied writes, checked below.
         var refusals = 0
         var firstRefusal: EngramClientError? = nil
         var fill = 0
@@ -102,7 +103,7 @@ import Testing
                         let key = "fill-\(index)"
                         let value = Self.value(seed: 1_000 + index, count: Self.valueBytes)
                         do throws(EngramClientError) {
-                            return (key, value, .success(try await writer.put(namespace: namespace, key: Array(key.utf8), value: value)))
+                            return (key, value, .success(try await writer.put(namespace: namespace, key: Array(key.utf8), value: value, durability: .applied)))
                         } catch {
                             return (key, value, .failure(error))
                         }

@@ -27,7 +27,7 @@ import Testing
 
     @Test func memoryStaysBoundedStalledConnectionsCloseAndOthersAreServed() async throws {
         let arguments = ["--connections-max", "\(Self.connectionsMax)", "--slow-reader-bytes-max", "\(Self.slowReaderBytesMax)",
-                         "--slow-reader-timeout-ms", "600", "--idle-timeout-ms", "1200", "--hello-timeout-ms", "800"]
+                         "--slow-reader-timeout-ms", "600", "--idle-timeout-ms", "2000", "--hello-timeout-ms", "800"]
         try await withServer(arguments: arguments) { server in
             let setup = EngramClient(server.clientConfiguration(connections: 1))
             let large = (0..<Self.largeValueBytes).map { UInt8(truncatingIfNeeded: $0 &* 31) }
@@ -36,11 +36,18 @@ import Testing
             await setup.close()
             let baseline = try residentBytes(of: server.pid)
 
-            // Well-behaved clients, each writing and reading its own keys, checked exactly.
+            // Well-behaved clients, each writing and reading its own keys, checked exactly. Each
+            // connects (a ping) before the storm, so the flood cannot take its place.
+            var goodClients: [EngramClient] = []
+            for _ in 0..<Self.goodClients {
+                let client = EngramClient(server.clientConfiguration(connections: 1))
+                _ = try await client.ping()
+                goodClients.append(client)
+            }
             let stop = StopFlag()
             let served = try await withThrowingTaskGroup(of: Int.self) { tasks in
-                for index in 0..<Self.goodClients {
-                    tasks.addTask { try await Self.serveGoodClient(server, index, stop) }
+                for (index, client) in goodClients.enumerated() {
+                    tasks.addTask { try await Self.serveGoodClient(client, index, stop) }
                 }
 
                 // Slow readers: 200 gets of 512 KiB each (100 MiB of answers), never read.
@@ -106,8 +113,7 @@ import Testing
     }
 
     /// Puts and gets of the client's own keys until `stop`; every answer exact. Returns how many.
-    static func serveGoodClient(_ server: ServerProcess, _ index: Int, _ stop: StopFlag) async throws -> Int {
-        let client = EngramClient(server.clientConfiguration(connections: 1))
+    static func serveGoodClient(_ client: EngramClient, _ index: Int, _ stop: StopFlag) async throws -> Int {
         var count = 0
         while !stop.stopped.load(ordering: .relaxed) {
             let key = Array("good-\(index)-\(count % 50)".utf8)
