@@ -139,7 +139,7 @@ extension EngramClient {
     }
 
     /// Sends a read whose `notFound` means nil.
-    private func optional<Value>(_ request: Request, _ extract: (Response) throws(EngramClientError) -> Value) async throws(EngramClientError) -> Value? {
+    func optional<Value>(_ request: Request, _ extract: (Response) throws(EngramClientError) -> Value) async throws(EngramClientError) -> Value? {
         do throws(EngramClientError) {
             return try extract(try await send(request))
         } catch where error.code == .notFound {

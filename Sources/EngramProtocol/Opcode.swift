@@ -52,6 +52,12 @@ public struct Opcode: RawRepresentable, Sendable, Hashable, CustomStringConverti
     public static let semanticDelete = Opcode(rawValue: 0x0403)
     public static let semanticScan = Opcode(rawValue: 0x0404)
 
+    // Lifecycle (docs/PROTOCOL.md, "Lifecycle"): consolidation, erase, engagement summaries.
+    public static let consolidate = Opcode(rawValue: 0x0701)
+    public static let eraseNamespace = Opcode(rawValue: 0x0702)
+    public static let eraseLead = Opcode(rawValue: 0x0703)
+    public static let leadEngagement = Opcode(rawValue: 0x0704)
+
     /// Every request opcode version 1 defines, in wire order.
     public static let requests: [Opcode] = [
         .hello, .ping, .stats,
@@ -62,6 +68,7 @@ public struct Opcode: RawRepresentable, Sendable, Hashable, CustomStringConverti
         .leadUpsert, .leadGet, .leadGetByEmail, .leadDelete, .leadQuery,
         .campaignUpsert, .campaignGet, .campaignDelete, .campaignQuery,
         .metricAppend, .campaignSummary, .activeCampaignSummaries, .campaignHourly,
+        .consolidate, .eraseNamespace, .eraseLead, .leadEngagement,
     ]
 
     /// Whether the request goes through the group-commit writer (and so may carry durability
@@ -115,6 +122,10 @@ public struct Opcode: RawRepresentable, Sendable, Hashable, CustomStringConverti
         case .semanticGet: "semantic_get"
         case .semanticDelete: "semantic_delete"
         case .semanticScan: "semantic_scan"
+        case .consolidate: "consolidate"
+        case .eraseNamespace: "erase_namespace"
+        case .eraseLead: "erase_lead"
+        case .leadEngagement: "lead_engagement"
         default: "unknown"
         }
     }

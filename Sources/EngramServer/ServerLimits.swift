@@ -54,6 +54,11 @@ public struct ServerLimits: Sendable, Equatable {
     /// a follower far behind catches up without holding the loop.
     public var followPagesPerTurnMax: Int = 4
 
+    // Lifecycle (docs/PROTOCOL.md, "Lifecycle").
+    /// Consolidate and erase requests waiting or running at once, over every connection: each
+    /// holds a waiting slot on the one lifecycle thread, and the store runs one at a time anyway.
+    public var lifecycleRequestCountMax: Int = 8
+
     public static let `default` = ServerLimits()
 
     public init() {}
@@ -97,6 +102,7 @@ public struct ServerLimits: Sendable, Equatable {
             ("semanticScanChunkCount", semanticScanChunkCount), ("closeLingerMilliseconds", closeLingerMilliseconds), ("namespaceCacheCountMax", namespaceCacheCountMax),
             ("followCountMax", followCountMax), ("followBufferedBytesMax", followBufferedBytesMax), ("followFrameBytesMax", followFrameBytesMax),
             ("followAgentCountMax", followAgentCountMax), ("followKindCountMax", followKindCountMax), ("followPagesPerTurnMax", followPagesPerTurnMax),
+            ("lifecycleRequestCountMax", lifecycleRequestCountMax),
         ]
         for (name, value) in positive {
             try require(value > 0, "\(name) must be positive, got \(value)")

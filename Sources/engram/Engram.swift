@@ -28,6 +28,7 @@ struct Engram: AsyncParsableCommand {
             CampaignUpsertCommand.self, CampaignGetCommand.self, CampaignDeleteCommand.self, CampaignsCommand.self,
             MetricAppendCommand.self, CampaignSummaryCommand.self, ActiveSummariesCommand.self, HourlyCommand.self,
             SemanticPut.self, SemanticGet.self, SemanticDelete.self, SemanticScan.self,
+            ConsolidateCommand.self, EraseNamespaceCommand.self, EraseLeadCommand.self, EngagementCommand.self,
         ])
 }
 

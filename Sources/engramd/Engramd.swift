@@ -41,6 +41,8 @@ struct Engramd: AsyncParsableCommand {
     var frameBytesMax: Int?
     @Option(help: "Unanswered requests per connection before reading pauses [ENGRAM_IN_FLIGHT_MAX, default 128].")
     var inFlightMax: Int?
+    @Option(help: "Episodic follows one connection may hold, at most --in-flight-max [ENGRAM_FOLLOWS_MAX, default 16].")
+    var followsMax: Int?
     @Option(help: "Answer bytes waiting for a client before the server stops reading it [ENGRAM_SLOW_READER_BYTES_MAX, default 1048576].")
     var slowReaderBytesMax: Int?
     @Option(help: "Close a connection whose answers stay unread this long, in milliseconds [ENGRAM_SLOW_READER_TIMEOUT_MS, default 30000].")
@@ -53,6 +55,10 @@ struct Engramd: AsyncParsableCommand {
     var mapBytes: Int?
     @Option(help: "How long the writer holds a batch open for more writes, in microseconds [ENGRAM_BATCH_WAIT_US, default 0].")
     var batchWaitUs: Int?
+    @Option(help: "Time between background consolidation passes (expiry, engagement fold, retention, unfinished erasures), in milliseconds; 0 runs none [ENGRAM_CONSOLIDATION_INTERVAL_MS, default 60000].")
+    var consolidationIntervalMs: Int?
+    @Option(help: "Wall time one consolidation pass may take, in milliseconds; each of its writer commands stays within 2 ms [ENGRAM_CONSOLIDATION_PASS_MS, default 1000].")
+    var consolidationPassMs: Int?
     @Option(help: "trace, debug, info, notice, warning, error or critical [ENGRAM_LOG_LEVEL, default info].")
     var logLevel: String?
 
@@ -71,6 +77,7 @@ struct Engramd: AsyncParsableCommand {
         limits.connectionCountMax = try connectionsMax ?? environment.integer("ENGRAM_CONNECTIONS_MAX") ?? limits.connectionCountMax
         limits.requestFrameBytesMax = try frameBytesMax ?? environment.integer("ENGRAM_FRAME_BYTES_MAX") ?? limits.requestFrameBytesMax
         limits.inFlightRequestCountMax = try inFlightMax ?? environment.integer("ENGRAM_IN_FLIGHT_MAX") ?? limits.inFlightRequestCountMax
+        limits.followCountMax = try followsMax ?? environment.integer("ENGRAM_FOLLOWS_MAX") ?? limits.followCountMax
         limits.slowReaderBytesMax = try slowReaderBytesMax ?? environment.integer("ENGRAM_SLOW_READER_BYTES_MAX") ?? limits.slowReaderBytesMax
         limits.slowReaderTimeoutMilliseconds = try slowReaderTimeoutMs ?? environment.integer("ENGRAM_SLOW_READER_TIMEOUT_MS") ?? limits.slowReaderTimeoutMilliseconds
         limits.idleTimeoutMilliseconds = try idleTimeoutMs ?? environment.integer("ENGRAM_IDLE_TIMEOUT_MS") ?? limits.idleTimeoutMilliseconds
@@ -78,6 +85,8 @@ struct Engramd: AsyncParsableCommand {
         configuration.limits = limits
         configuration.storageLimits.mapBytes = try mapBytes ?? environment.integer("ENGRAM_MAP_BYTES") ?? configuration.storageLimits.mapBytes
         configuration.storageLimits.batchWaitMicroseconds = try batchWaitUs ?? environment.integer("ENGRAM_BATCH_WAIT_US") ?? configuration.storageLimits.batchWaitMicroseconds
+        configuration.storageLimits.consolidationIntervalMilliseconds = try consolidationIntervalMs ?? environment.integer("ENGRAM_CONSOLIDATION_INTERVAL_MS") ?? configuration.storageLimits.consolidationIntervalMilliseconds
+        configuration.storageLimits.consolidationPassMilliseconds = try consolidationPassMs ?? environment.integer("ENGRAM_CONSOLIDATION_PASS_MS") ?? configuration.storageLimits.consolidationPassMilliseconds
         configuration.tokens = try loadTokens(environment)
         guard configuration.eventLoopCount > 0 else { throw ValidationError("--event-loops must be positive") }
         return configuration

@@ -8,7 +8,7 @@ import Testing
     /// 300 writes pipelined in one burst against an in-flight limit of 8: the server takes them
     /// eight at a time, and every one is answered.
     @Test func theInFlightLimitPausesAndEveryRequestIsAnswered() async throws {
-        try await withServer(arguments: ["--in-flight-max", "8"]) { server in
+        try await withServer(arguments: ["--in-flight-max", "8", "--follows-max", "8"]) { server in
             let raw = try RawConnection(port: server.port)
             #expect(try raw.hello().header.status == .ok)
             var burst = ByteBuffer()

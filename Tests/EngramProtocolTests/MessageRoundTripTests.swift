@@ -62,6 +62,10 @@ import Testing
         .campaignSummary(namespace: "crm", id: id),
         .activeCampaignSummaries(namespace: "crm", limit: 10, after: nil),
         .campaignHourly(namespace: "crm", id: id, fromMicroseconds: 0, toMicroseconds: .max, limit: 24),
+        .consolidate,
+        .eraseNamespace(namespace: "tenant-7"),
+        .eraseLead(namespace: "crm", id: id),
+        .leadEngagement(namespace: "crm", id: id),
     ]
 
     @Test(arguments: requests)
@@ -124,6 +128,12 @@ import Testing
         (.activeCampaignSummaries, .summaryPage(summaries: [WireCampaignSummary(campaign: campaign, totals: WireTotals())], next: nil)),
         (.campaignHourly, .hourlyPage(buckets: [WireHourlyBucket(hourStartMicroseconds: 3_600_000_000, totals: totals)], resumeFromMicroseconds: 7_200_000_000)),
         (.campaignHourly, .hourlyPage(buckets: [], resumeFromMicroseconds: nil)),
+        (.consolidate, .consolidation(LifecycleCodecTests.pass)),
+        (.consolidate, .consolidation(WireConsolidationReport())),
+        (.eraseNamespace, .erasure(LifecycleCodecTests.erasure)),
+        (.eraseLead, .erasure(WireErasureReport())),
+        (.eraseLead, .failure(.forbidden, message: "the token has read on namespace crm; erase_lead needs write")),
+        (.leadEngagement, .engagement(LifecycleCodecTests.engagement)),
         (.longTermGet, .failure(.notFound, message: "")),
         (.longTermPut, .failure(.keyTooLarge, message: "key of 300 bytes exceeds keyBytesMax 256")),
     ]

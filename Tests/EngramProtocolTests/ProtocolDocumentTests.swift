@@ -88,6 +88,14 @@ import Testing
              request(.leadQuery(namespace: "crm", query: WireLeadQuery(scoreMin: 80, createdAtOrAfterMicroseconds: 1_767_225_600_000_000, status: "new", limit: 20)), 20)),
             ("campaign summary response: campaign 00010203-... \"Spring\", email, active, budget 125,000 cents, version 9; 2 events, 150 sent, 45 opened, 10 clicked, 2 converted",
              response(.campaignSummary, 21, .summary(WireCampaignSummary(campaign: WireCampaign(id: FactID(bytes: Array(0..<16)), name: "Spring", type: "email", status: .active, budgetCents: 125_000, createdAtMicroseconds: 1_767_225_600_000_000, updatedAtMicroseconds: 1_767_225_600_000_000, version: 9), totals: WireTotals(eventCount: 2, sent: 150, opened: 45, clicked: 10, converted: 2))))),
+            ("erase lead 6f1c2a9e-... in \"crm\", request id 22",
+             request(.eraseLead(namespace: "crm", id: factID), 22)),
+            ("its response: the lead record deleted, 17 episodes dropped from 2 rewritten segments, 4 index entries rekeyed, 1 lead finished, 9 commands, the longest 640 µs, 35,100 µs in all, complete",
+             response(.eraseLead, 22, .erasure(Self.leadErasure))),
+            ("consolidate (an empty body), request id 23",
+             request(.consolidate, 23)),
+            ("its response: 3 items expired, 40 events folded into 6 leads' summaries, no segment trimmed, 2 commands, the longest 410 µs, 1,250 µs in all, no more work, no erasure pending",
+             response(.consolidate, 23, .consolidation(Self.pass))),
             ("a request from a read-only token: status forbidden (105)",
              response(.longTermPut, 11, .failure(.forbidden, message: "the token has read on namespace crm; long_term_put needs write"))),
             ("the server's answer to bytes that are not a frame: malformedFrame (100) with request id 0, then close",
@@ -96,6 +104,30 @@ import Testing
              response(.goingAway, 0, .goingAway(requestsRead: 12))),
         ]
     }
+
+    static let leadErasure: WireErasureReport = {
+        var report = WireErasureReport()
+        report.deletedLeadRecordCount = 1
+        report.rewrittenSegmentCount = 2
+        report.droppedEpisodeCount = 17
+        report.rekeyedIndexEntryCount = 4
+        report.finishedLeadCount = 1
+        report.commandCount = 9
+        report.longestCommandMicroseconds = 640
+        report.elapsedMicroseconds = 35_100
+        return report
+    }()
+
+    static let pass: WireConsolidationReport = {
+        var report = WireConsolidationReport()
+        report.expiredItemCount = 3
+        report.foldedEventCount = 40
+        report.updatedLeadCount = 6
+        report.commandCount = 2
+        report.longestCommandMicroseconds = 410
+        report.elapsedMicroseconds = 1_250
+        return report
+    }()
 
     static func render() -> String {
         var text = ""

@@ -66,6 +66,9 @@ import Testing
         var limits = ServerLimits()
         limits.idleTimeoutMilliseconds = 0
         #expect(failure(limits) == "idleTimeoutMilliseconds must be positive, got 0")
+        limits = ServerLimits()
+        limits.lifecycleRequestCountMax = 0
+        #expect(failure(limits) == "lifecycleRequestCountMax must be positive, got 0")
     }
 
     @Test func theHelloReportsTheLimits() {

@@ -47,6 +47,11 @@ public enum Request: Sendable, Hashable {
     case campaignSummary(namespace: String, id: WireUUID)
     case activeCampaignSummaries(namespace: String, limit: UInt32, after: WireCampaignCursor?)
     case campaignHourly(namespace: String, id: WireUUID, fromMicroseconds: Int64, toMicroseconds: Int64, limit: UInt32)
+    /// One consolidation pass now (docs/PROTOCOL.md, "Lifecycle").
+    case consolidate
+    case eraseNamespace(namespace: String)
+    case eraseLead(namespace: String, id: WireUUID)
+    case leadEngagement(namespace: String, id: WireUUID)
 
     public var opcode: Opcode {
         switch self {
@@ -86,13 +91,19 @@ public enum Request: Sendable, Hashable {
         case .campaignSummary: .campaignSummary
         case .activeCampaignSummaries: .activeCampaignSummaries
         case .campaignHourly: .campaignHourly
+        case .consolidate: .consolidate
+        case .eraseNamespace: .eraseNamespace
+        case .eraseLead: .eraseLead
+        case .leadEngagement: .leadEngagement
         }
     }
 
     /// The namespace the request addresses, for authorisation; nil for connection-level requests.
     public var namespace: String? {
         switch self {
-        case .hello, .ping, .stats, .shortTermStats, .episodicUnfollow: nil
+        case .hello, .ping, .stats, .shortTermStats, .episodicUnfollow, .consolidate: nil
+        case .eraseNamespace(let namespace), .eraseLead(let namespace, _), .leadEngagement(let namespace, _):
+            namespace
         case .shortTermGet(let namespace, _), .shortTermMultiGet(let namespace, _), .shortTermPut(let namespace, _, _, _),
              .shortTermDelete(let namespace, _), .shortTermTouch(let namespace, _, _), .episodicAppend(let namespace, _),
              .episodicReadRange(let namespace, _, _, _, _), .episodicScan(let namespace, _, _), .episodicFollow(let namespace, _, _, _):
@@ -219,6 +230,13 @@ public enum Request: Sendable, Hashable {
             buffer.writeInteger(from, endianness: .little)
             buffer.writeInteger(to, endianness: .little)
             buffer.writeInteger(limit, endianness: .little)
+        case .consolidate:
+            break
+        case .eraseNamespace(let namespace):
+            buffer.writeNamespace(namespace)
+        case .eraseLead(let namespace, let id), .leadEngagement(let namespace, let id):
+            buffer.writeNamespace(namespace)
+            buffer.writeBytes(id.bytes)
         }
     }
 
@@ -324,6 +342,8 @@ public enum Request: Sendable, Hashable {
         case .leadUpsert, .campaignUpsert, .leadGet, .leadDelete, .campaignGet, .campaignDelete, .campaignSummary,
              .leadGetByEmail, .leadQuery, .campaignQuery, .metricAppend, .activeCampaignSummaries, .campaignHourly:
             request = try decodeRecords(opcode, &reader)
+        case .consolidate, .eraseNamespace, .eraseLead, .leadEngagement:
+            request = try LifecycleCodec.decodeRequest(opcode, &reader)
         default:
             return nil
         }

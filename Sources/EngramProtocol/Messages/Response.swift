@@ -74,6 +74,11 @@ public enum Response: Sendable, Hashable {
     case summaryPage(summaries: [WireCampaignSummary], next: WireCampaignCursor?)
     /// Hours with events, ascending; `resumeFrom` continues the series.
     case hourlyPage(buckets: [WireHourlyBucket], resumeFromMicroseconds: Int64?)
+    /// What a consolidation pass did.
+    case consolidation(WireConsolidationReport)
+    /// What an erase did.
+    case erasure(WireErasureReport)
+    case engagement(WireLeadEngagement)
     /// Server frame: the server read this many requests on the connection and closes after them.
     case goingAway(requestsRead: UInt64)
     case failure(Status, message: String)
@@ -176,6 +181,12 @@ public enum Response: Sendable, Hashable {
             }
             buffer.writeInteger(resume == nil ? UInt8(0) : 1)
             if let resume { buffer.writeInteger(resume, endianness: .little) }
+        case .consolidation(let report):
+            report.encode(into: &buffer)
+        case .erasure(let report):
+            report.encode(into: &buffer)
+        case .engagement(let engagement):
+            engagement.encode(into: &buffer)
         case .failure(_, let message):
             ErrorBody(message: message).encode(into: &buffer)
         }
@@ -309,6 +320,8 @@ public enum Response: Sendable, Hashable {
         case .leadUpsert, .leadGet, .leadGetByEmail, .leadQuery, .campaignUpsert, .campaignGet, .campaignQuery,
              .metricAppend, .campaignSummary, .activeCampaignSummaries, .campaignHourly:
             return try decodeRecords(header.opcode, &reader)
+        case .consolidate, .eraseNamespace, .eraseLead, .leadEngagement:
+            return try LifecycleCodec.decodeResponse(header.opcode, &reader)
         case .longTermDelete, .semanticDelete, .shortTermDelete, .shortTermTouch, .episodicUnfollow, .leadDelete, .campaignDelete:
             return .existed(try reader.readFlag("existed"))
         case .longTermScan:

@@ -172,6 +172,8 @@ extension ConnectionHandler {
         case .leadUpsert, .leadGet, .leadGetByEmail, .leadDelete, .leadQuery, .campaignUpsert, .campaignGet, .campaignDelete,
              .campaignQuery, .metricAppend, .campaignSummary, .activeCampaignSummaries, .campaignHourly:
             executeRecords(request, header, start)
+        case .consolidate, .eraseNamespace, .eraseLead, .leadEngagement:
+            executeLifecycle(request, header, start)
         }
     }
 

@@ -135,6 +135,7 @@ extension ConnectionHandler {
             Statistic("server.follow_buffered_bytes", UInt64(max(0, server.metrics.followBufferedBytes.load(ordering: .relaxed)))),
             Statistic("server.follow_pauses", server.metrics.followPauseCount.load(ordering: .relaxed)),
         ]
+        values += server.metrics.lifecycle.statistics.map { Statistic($0.0, $0.1) }
         answer(.stats(values), header, start)
     }
 

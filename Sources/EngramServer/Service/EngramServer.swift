@@ -109,6 +109,7 @@ public final class EngramServer: Sendable {
             }
             await drain(connections)
         }
+        await context.lifecycle.shutdown()
     }
 
     private func drain(_ connections: [ServerContext.RegisteredConnection]) async {

@@ -56,7 +56,15 @@ public struct EngramService: Service {
             })
         let logger = self.logger
         let storeConfiguration = StoreConfiguration(directory: configuration.dataDirectory, limits: configuration.storageLimits) { event in
-            logger.notice("store event", metadata: ["event": "\(event)"])
+            metrics.record(event)
+            switch event {
+            case .consolidationPassed(let report):
+                // A pass every interval is routine; one that did something is worth a line.
+                let idle = report.foldedEventCount + report.expiredItemCount + report.trimmedSegmentCount == 0 && report.erasure == nil
+                logger.log(level: idle ? .debug : .info, "consolidation pass", metadata: ["report": "\(report)"])
+            default:
+                logger.notice("store event", metadata: ["event": "\(event)"])
+            }
         }
         let store: EngramStore
         do {

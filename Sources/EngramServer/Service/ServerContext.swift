@@ -16,6 +16,8 @@ final class ServerContext: Sendable {
     let serverName: String
     let helloLimits: ServerLimitsReport
     let responseFrameBytesMax: Int
+    /// Consolidate and erase requests run here, off the event loops.
+    let lifecycle: LifecycleRunner
     private let mailboxes: [ObjectIdentifier: CompletionMailbox]
 
     let connectionCount = Atomic<Int>(0)
@@ -31,6 +33,7 @@ final class ServerContext: Sendable {
         self.serverName = serverName
         self.helloLimits = limits.report(store.limits)
         self.responseFrameBytesMax = limits.responseFrameBytesMax(store.limits)
+        self.lifecycle = LifecycleRunner(countMax: limits.lifecycleRequestCountMax)
         var mailboxes: [ObjectIdentifier: CompletionMailbox] = [:]
         for loop in eventLoops { mailboxes[ObjectIdentifier(loop)] = CompletionMailbox(eventLoop: loop) }
         self.mailboxes = mailboxes

@@ -36,6 +36,8 @@ public final class ServerMetrics: Sendable {
     let followPauseCount = Atomic<UInt64>(0)
 
     private let storeGauges: [String: CoreMetrics.Gauge]
+    /// Consolidation passes and erasures, fed by `record(_ event:)`.
+    let lifecycle: LifecycleMetrics
 
     struct ErrorKey: Hashable {
         let opcodeIndex: Int
@@ -92,6 +94,13 @@ public final class ServerMetrics: Sendable {
         var gauges: [String: CoreMetrics.Gauge] = [:]
         for name in gaugeNames { gauges[name] = CoreMetrics.Gauge(label: name, factory: factory) }
         storeGauges = gauges
+        lifecycle = LifecycleMetrics(factory: factory)
+    }
+
+    /// Counts a store event (consolidation passes and erasures); `engramd` passes every event of
+    /// its store here.
+    public func record(_ event: StoreEvent) {
+        lifecycle.record(event)
     }
 
     /// Counts a request and its latency; errors also by status.

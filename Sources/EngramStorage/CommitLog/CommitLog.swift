@@ -25,6 +25,9 @@ final class CommitLog {
     /// Bytes appended since `resetBytesSinceCheckpoint`, to trigger checkpoints.
     private(set) var bytesSinceCheckpoint = 0
     private var compressionScratch: [UInt8] = []
+    /// Set by `retireActiveSegment` until the next append starts a segment: the last segment is
+    /// then whole and closed, and a checkpoint may remove it with the rest.
+    private var lastSegmentRetired = false
 
     private init(directory: String, fileSystem: any FileSystem, segmentBytes: Int, segments: [Segment], lastLSN: UInt64) {
         self.directory = directory
@@ -209,6 +212,7 @@ final class CommitLog {
         }
         activeHandle = handle
         activeOffset = 0
+        lastSegmentRetired = false
         segments.append(Segment(firstLSN: firstLSN, path: path))
     }
 
@@ -223,15 +227,32 @@ final class CommitLog {
     func resetBytesSinceCheckpoint() { bytesSinceCheckpoint = 0 }
 
     /// Removes every segment whose records all have LSNs at or below `lsn` (they are in a
-    /// checkpoint). The active segment stays.
+    /// checkpoint). The last segment stays, unless `retireActiveSegment` closed it.
     func removeSegments(coveredBy lsn: UInt64) throws(EngramError) {
         var removed = 0
-        while segments.count > 1, segments[1].firstLSN <= lsn + 1 {
-            try fileSystem.remove(segments[0].path)
+        while let first = segments.first {
+            // A segment's last LSN is one below the next segment's first; a retired last segment
+            // ends at the last LSN written.
+            let lastLSN: UInt64? = segments.count > 1 ? segments[1].firstLSN - 1 : (lastSegmentRetired ? self.lastLSN : nil)
+            guard let lastLSN, lastLSN <= lsn else { break }
+            try fileSystem.remove(first.path)
             segments.removeFirst()
             removed += 1
         }
         if removed > 0 { try fileSystem.syncDirectory(directory) }
+    }
+
+    /// Syncs and closes the active segment, so that the next append starts a new one and the next
+    /// checkpoint can remove this one with the rest: an erase wants no log file to keep a record
+    /// written before it (docs/LIFECYCLE.md).
+    func retireActiveSegment() throws(EngramError) {
+        guard let handle = activeHandle else { return }
+        try handle.sync()
+        handle.close()
+        activeHandle = nil
+        unsyncedBytes = 0
+        syncedLSN = lastLSN
+        lastSegmentRetired = true
     }
 
     func close() {

@@ -80,6 +80,27 @@ extension EpisodicLog {
         batch.lastState = state
     }
 
+    /// Seals the open block (if any) and the active segment, and starts the next segment at the
+    /// next position, so every record so far is in a sealed segment that a filtered rewrite can
+    /// take (docs/LIFECYCLE.md, operation 8). Like an append, the batch's first episodic operation
+    /// deletes the pieces of blocks sealed in earlier batches.
+    func sealActiveSegment(_ segment: UInt64, in context: inout WriteContext) throws(EngramError) {
+        context.enlist(self)
+        let transaction = context.transaction
+        var state = try readState(transaction, table)
+        guard state.activeSegment == segment, segment != 0 else {
+            throw EngramError(.corrupt, "an episodic seal names segment \(segment), but the active segment is \(state.activeSegment)")
+        }
+        if !batch.started {
+            batch.started = true
+            try deletePieces(below: state.openBlock, transaction)
+        }
+        if state.openBlock != 0 { try sealBlock(&state, transaction) }
+        _ = try roll(from: try segmentRow(segment, transaction), firstPosition: state.nextPosition, &state, transaction)
+        try put(EpisodicKey.stateKey, state.encoded(), transaction)
+        batch.lastState = state
+    }
+
     // MARK: Blocks
 
     /// Seals the open block: its raw records are its LMDB pieces; compresses them, records the

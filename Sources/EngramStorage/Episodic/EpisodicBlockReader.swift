@@ -1,3 +1,5 @@
+import FoundationEssentials
+
 /// Reads blocks by address inside one LMDB read transaction, with buffers reused from block to
 /// block. A block is read from its LMDB pieces while it has them (the open block, or one sealed in
 /// the last batch) and from its segment file otherwise; every byte is checked before a record is
@@ -8,6 +10,9 @@ struct EpisodicBlockReader {
     private var raw: [UInt8] = []
     private var stored: [UInt8] = []
     private var pieces = ByteWriter()
+    /// Leads being erased, each with the position below which its records are skipped: set by
+    /// the public reads (docs/LIFECYCLE.md), empty for maintenance, which must see every record.
+    var hiddenLeads: [UUID: UInt64] = [:]
 
     init(log: EpisodicLog, transaction: LMDBTransaction) {
         self.log = log
@@ -26,6 +31,9 @@ struct EpisodicBlockReader {
     @discardableResult
     mutating func visitBlock(_ address: UInt64, _ visit: (EpisodeRecordView) throws(EngramError) -> Bool) throws(EngramError) -> EpisodicBlockRow {
         let row = try blockRow(address)
+        // A block an erase emptied keeps its row and has no bytes (docs/LIFECYCLE.md).
+        if row.recordCount == 0 && !row.isOpen { return row }
+        let hidden = hiddenLeads
         var inPieces = row.isOpen
         if !inPieces { inPieces = try hasPiece(at: address) }
         if inPieces {
@@ -33,7 +41,9 @@ struct EpisodicBlockReader {
             try log.gatherPieces(from: address, through: row.isOpen ? UInt64.max : row.lastPosition, transaction, into: &pieces)
             let header = EpisodicBlockHeader(storedBytes: pieces.count, rawBytes: pieces.count, codec: EpisodicFormat.Codec.stored.rawValue, recordCount: Int(row.recordCount), firstPosition: address, lastPosition: row.isOpen ? UInt64.max : row.lastPosition)
             try pieces.bytes.withBytes { (bytes) throws(EngramError) in
-                try EpisodicBlock.forEachRecord(bytes, header: header, file: "the episodic table (block \(address))", offset: 0, countKnown: !row.isOpen, visit)
+                try EpisodicBlock.forEachRecord(bytes, header: header, file: "the episodic table (block \(address))", offset: 0, countKnown: !row.isOpen) { (record) throws(EngramError) -> Bool in
+                    try Self.isHidden(record, hidden) ? true : visit(record)
+                }
             }
             return row
         }
@@ -51,9 +61,17 @@ struct EpisodicBlockReader {
             throw EngramError.corrupt("the block here holds positions \(header.firstPosition)...\(header.lastPosition) (\(header.recordCount) records); its row expects \(address)...\(row.lastPosition) (\(row.recordCount))", file: path, offset: offset)
         }
         try raw.withBytes { (bytes) throws(EngramError) in
-            try EpisodicBlock.forEachRecord(bytes, header: header, file: path, offset: offset, visit)
+            try EpisodicBlock.forEachRecord(bytes, header: header, file: path, offset: offset) { (record) throws(EngramError) -> Bool in
+                try Self.isHidden(record, hidden) ? true : visit(record)
+            }
         }
         return row
+    }
+
+    /// Whether an erase in progress hides `record` from this read.
+    private static func isHidden(_ record: EpisodeRecordView, _ hidden: [UUID: UInt64]) -> Bool {
+        guard !hidden.isEmpty, let lead = record.leadID, let before = hidden[lead] else { return false }
+        return record.position < before
     }
 
     private func hasPiece(at address: UInt64) throws(EngramError) -> Bool {

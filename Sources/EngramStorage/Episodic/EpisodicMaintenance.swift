@@ -12,44 +12,59 @@ extension EngramStore {
     /// `Limits.episodicRetentionBytes` or a segment's newest episode is older than
     /// `Limits.episodicRetentionSeconds` before `nowMicroseconds`. Reads on the caller's task,
     /// changes the store through durable write commands (docs/EPISODIC.md, "Maintenance"). Throws
-    /// `.busy` while another maintenance pass runs.
-    public func enforceEpisodicRetention(nowMicroseconds: Int64? = nil) async throws(EngramError) -> EpisodicMaintenanceOutcome {
+    /// `.busy` while another maintenance pass runs. At most `segmentCountMax` segments go per call.
+    public func enforceEpisodicRetention(nowMicroseconds: Int64? = nil, segmentCountMax: Int = .max) async throws(EngramError) -> EpisodicMaintenanceOutcome {
         let log = writer.episodicLog
         guard !log.maintenanceRunning.exchange(true, ordering: .acquiringAndReleasing) else {
             throw EngramError(.busy, "another episodic maintenance pass is running")
         }
         defer { log.maintenanceRunning.store(false, ordering: .releasing) }
+        var removedBytes: Int64 = 0
+        let candidates = try retentionCandidates(nowMicroseconds: nowMicroseconds, segmentCountMax: segmentCountMax)
+        for candidate in candidates {
+            for step in try retentionSteps(candidate) { try await write(step, durability: .durable) }
+            removedBytes += Int64(candidate.row.endOffset)
+        }
+        return EpisodicMaintenanceOutcome(segmentCount: candidates.count, bytesBefore: removedBytes, bytesAfter: 0)
+    }
+
+    /// The sealed segments past retention, oldest first, at most `segmentCountMax`.
+    func retentionCandidates(nowMicroseconds: Int64?, segmentCountMax: Int) throws(EngramError) -> [(number: UInt64, row: EpisodicSegmentRow)] {
+        let log = writer.episodicLog
         let cutoff = (nowMicroseconds ?? wallClockMicroseconds()) - Int64(limits.episodicRetentionSeconds) * 1_000_000
         let table = log.table
         let found = try read { (transaction) throws(EngramError) in
             (rows: try EpisodicLog.segmentRows(transaction, table), active: try log.readState(transaction, table).activeSegment)
         }
         var total = found.rows.values.reduce(Int64(0)) { $0 + Int64($1.endOffset) }
-        var removedBytes: Int64 = 0
-        var removed = 0
+        var candidates: [(number: UInt64, row: EpisodicSegmentRow)] = []
         for (number, row) in found.rows.sorted(by: { $0.key < $1.key }) where row.sealed && number != found.active {
-            guard total > Int64(limits.episodicRetentionBytes) || row.maxTimestamp < cutoff else { break }
-            let keys = try read { (transaction) throws(EngramError) -> [[UInt8]] in
-                try EpisodicRetentionPlan.indexKeys(segment: number, row: row, log: log, transaction: transaction)
-            }
-            var steps: [[[UInt8]]] = [[]]
-            var stepBytes = 0
-            for key in keys {
-                if stepBytes + key.count + 2 > limits.batchBytesMax / 2 {
-                    steps.append([])
-                    stepBytes = 0
-                }
-                steps[steps.count - 1].append(key)
-                stepBytes += key.count + 2
-            }
-            for (index, step) in steps.enumerated() {
-                try await write(EpisodicRetentionStep(segment: number, generation: row.generation, indexKeys: step, isFinal: index == steps.count - 1), durability: .durable)
-            }
+            guard candidates.count < segmentCountMax, total > Int64(limits.episodicRetentionBytes) || row.maxTimestamp < cutoff else { break }
+            candidates.append((number, row))
             total -= Int64(row.endOffset)
-            removedBytes += Int64(row.endOffset)
-            removed += 1
         }
-        return EpisodicMaintenanceOutcome(segmentCount: removed, bytesBefore: removedBytes, bytesAfter: 0)
+        return candidates
+    }
+
+    /// The retention steps that remove one segment, each within half of `Limits.batchBytesMax`.
+    func retentionSteps(_ candidate: (number: UInt64, row: EpisodicSegmentRow)) throws(EngramError) -> [EpisodicRetentionStep] {
+        let log = writer.episodicLog
+        let keys = try read { (transaction) throws(EngramError) -> [[UInt8]] in
+            try EpisodicRetentionPlan.indexKeys(segment: candidate.number, row: candidate.row, log: log, transaction: transaction)
+        }
+        var steps: [[[UInt8]]] = [[]]
+        var stepBytes = 0
+        for key in keys {
+            if stepBytes + key.count + 2 > limits.batchBytesMax / 2 {
+                steps.append([])
+                stepBytes = 0
+            }
+            steps[steps.count - 1].append(key)
+            stepBytes += key.count + 2
+        }
+        return steps.enumerated().map { index, step in
+            EpisodicRetentionStep(segment: candidate.number, generation: candidate.row.generation, indexKeys: step, isFinal: index == steps.count - 1)
+        }
     }
 
     /// Rewrites sealed segments that still hold LZ4 blocks with every block compressed by zstd at
@@ -133,7 +148,7 @@ enum EpisodicRetentionPlan {
         return keys
     }
 
-    private static func entries(pointingInto addresses: Set<UInt64>, log: EpisodicLog, transaction: LMDBTransaction) throws(EngramError) -> [[UInt8]] {
+    static func entries(pointingInto addresses: Set<UInt64>, log: EpisodicLog, transaction: LMDBTransaction) throws(EngramError) -> [[UInt8]] {
         let table = log.table
         return try transaction.withCursor(table) { (cursor) throws(EngramError) in
             var keys: [[UInt8]] = []
@@ -162,6 +177,11 @@ enum EpisodicRecompression {
         var scratch: [UInt8] = []
         do throws(EngramError) {
             for block in blocks {
+                // A block an erase emptied has no bytes; its row stays, pointing nowhere.
+                if block.row.recordCount == 0 {
+                    moved.append(.init(address: block.address, offset: offset, storedBytes: 0, codec: block.row.codec))
+                    continue
+                }
                 let old = try source.handle.read(byteCount: EpisodicFormat.blockHeaderBytes + Int(block.row.storedBytes), at: Int64(block.row.offset))
                 var bytes = old
                 do throws(EngramError) {

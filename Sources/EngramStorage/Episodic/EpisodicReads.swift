@@ -142,6 +142,11 @@ extension EngramStore {
         let log = writer.episodicLog
         return try read { (transaction) throws(EngramError) -> EpisodePage in
             var reader = EpisodicBlockReader(log: log, transaction: transaction)
+            switch try episodeVisibility(namespace, in: transaction) {
+            case .all: break
+            case .hiding(let hidden): reader.hiddenLeads = hidden
+            case .none: return EpisodePage(episodes: [], next: nil)
+            }
             return try reader.agentRange(namespace: namespace.bytes, agent: agentBytes, range: range, order: order, countMax: countMax, bytesMax: bytesMax)
         }
     }

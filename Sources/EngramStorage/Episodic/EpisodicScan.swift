@@ -87,6 +87,14 @@ extension EngramStore {
         let log = writer.episodicLog
         return try read { (transaction) throws(EngramError) -> EpisodeScanPage in
             var reader = EpisodicBlockReader(log: log, transaction: transaction)
+            switch try episodeVisibility(namespace, in: transaction) {
+            case .all: break
+            case .hiding(let hidden): reader.hiddenLeads = hidden
+            case .none:
+                // Being erased: nothing to show, and nothing to wait for before the log's end.
+                let end = try log.readState(transaction, log.table).nextPosition
+                return EpisodeScanPage(episodes: [], nextPosition: max(position, end), isAtEnd: true)
+            }
             return try reader.scan(namespace: namespace.bytes, from: position, countMax: countMax, examinedBytesMax: examinedBytesMax, keep: keep)
         }
     }

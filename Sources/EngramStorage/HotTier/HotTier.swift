@@ -45,6 +45,8 @@ public final class HotTier: @unchecked Sendable {
     let balancing = Atomic<Bool>(false)
     let pageMoveCount = Atomic<UInt64>(0)
     let sweepCursor = Lock(SweepCursor())
+    /// Namespaces being erased: their items read as absent, their puts are refused (docs/LIFECYCLE.md).
+    let erasingNamespaces = ErasingNamespaces()
 
     /// Told about every eviction and expiration, under the item's stripe lock: a test's window
     /// into the tier's choices. It must not call the tier.

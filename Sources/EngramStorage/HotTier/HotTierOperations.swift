@@ -73,6 +73,7 @@ extension HotTier {
 
     public func put(namespace: Namespace, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, ttlSeconds: Int? = nil) throws(EngramError) {
         try validate(namespace: namespace, keyByteCount: key.count)
+        if erasingNamespaces.contains(namespace) { throw ErasingNamespaces.refusal(namespace) }
         let ttl = try resolvedTTL(ttlSeconds)
         let classIndex = try classIndex(namespaceBytes: namespace.bytes.count, keyBytes: key.count, valueBytes: value.count, isLongTermCache: false)
         let now = nowMilliseconds()
@@ -167,7 +168,10 @@ extension HotTier {
     /// runtime metadata lookups on the hot path.
     @inline(__always)
     func lockLiveItem(namespace: Namespace, key: UnsafeRawBufferPointer, nowMilliseconds: UInt64, countingHitOrMiss: Bool) -> (item: Chunk, stripe: Int)? {
-        namespace.bytes.withUnsafeBytes { namespaceBytes in
+        // An item of a namespace being erased may have been linked by a put that raced with the
+        // erase's start; it reads as absent, and the erase's finish removes it.
+        if erasingNamespaces.contains(namespace) { return nil }
+        return namespace.bytes.withUnsafeBytes { namespaceBytes -> (item: Chunk, stripe: Int)? in
             let identity = ItemIdentity(isLongTermCache: false, namespace: namespaceBytes, key: key, seed: seed)
             let stripe = stripeIndex(identity.hash32)
             stripes.lock(stripe)

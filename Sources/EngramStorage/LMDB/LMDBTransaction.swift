@@ -11,6 +11,10 @@ struct LMDBTransaction {
     let handle: OpaquePointer
     let isReadOnly: Bool
 
+    /// The snapshot a read transaction sees, or the id a write transaction commits as
+    /// (`mdb_txn_id`): later commits have larger ids.
+    var id: UInt64 { UInt64(mdb_txn_id(handle)) }
+
     /// The value at `key`, or nil. The bytes are borrowed from the map (see the type's lifetime).
     func get(_ database: LMDBDatabase, _ key: UnsafeRawBufferPointer) throws(EngramError) -> UnsafeRawBufferPointer? {
         var keyValue = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))

@@ -72,7 +72,8 @@ extension EngramStore {
         // needs the snapshot to be at least as new as the generation.
         let table = tables.longTerm
         return try read { (transaction) throws(EngramError) -> Result? in
-            try NamespacedKey.with(namespace, key) { (storedKey) throws(EngramError) -> Result? in
+            if try namespaceIsErasing(namespace, in: transaction) { return nil }
+            return try NamespacedKey.with(namespace, key) { (storedKey) throws(EngramError) -> Result? in
                 guard let stored = try transaction.get(table, storedKey) else { return nil }
                 let decoded = try LongTermValueLayout.decode(stored, table: table.name)
                 beforeFill?()
@@ -100,7 +101,8 @@ extension EngramStore {
         let prefixBytes = NamespacedKey.prefixBytes(namespace)
         let start = after.map { Self.byteOrder(prefix, $0) ? $0 : prefix } ?? prefix
         return try read { (transaction) throws(EngramError) -> LongTermScanPage in
-            try transaction.withCursor(table) { (cursor) throws(EngramError) -> LongTermScanPage in
+            if try namespaceIsErasing(namespace, in: transaction) { return LongTermScanPage(entries: [], resumeAfter: nil) }
+            return try transaction.withCursor(table) { (cursor) throws(EngramError) -> LongTermScanPage in
                 try NamespacedKey.with(namespace, prefix) { (fullPrefix) throws(EngramError) -> LongTermScanPage in
                     var entries: [LongTermEntry] = []
                     var bytes = 0

@@ -65,7 +65,10 @@ extension EngramStore {
     public func campaignGet(namespace: Namespace, id: UUID) throws(EngramError) -> Campaign? {
         try LongTermValidation.checkNamespace(namespace, limits: limits)
         let table = tables.records.campaigns
-        return try read { (transaction) throws(EngramError) -> Campaign? in try Self.campaign(namespace: namespace, id: id, table: table, in: transaction) }
+        return try read { (transaction) throws(EngramError) -> Campaign? in
+            if try namespaceIsErasing(namespace, in: transaction) { return nil }
+            return try Self.campaign(namespace: namespace, id: id, table: table, in: transaction)
+        }
     }
 
     /// Campaigns of one status and/or type (either may be nil), in (status, type, id) order,
@@ -75,6 +78,7 @@ extension EngramStore {
         let walk = try CampaignWalk(namespace: namespace, status: status, type: type, after: after, limit: limit, limits: limits)
         let tables = tables.records
         return try read { (transaction) throws(EngramError) -> CampaignPage in
+            if try namespaceIsErasing(namespace, in: transaction) { return CampaignPage(campaigns: [], next: nil) }
             var campaigns: [Campaign] = []
             let next = try walk.run(tables: tables, in: transaction) { (view) throws(EngramError) in campaigns.append(try view.campaign()) }
             return CampaignPage(campaigns: campaigns, next: next)
@@ -86,6 +90,7 @@ extension EngramStore {
         try LongTermValidation.checkNamespace(namespace, limits: limits)
         let tables = tables.records
         return try read { (transaction) throws(EngramError) -> CampaignPerformance? in
+            if try namespaceIsErasing(namespace, in: transaction) { return nil }
             guard let campaign = try Self.campaign(namespace: namespace, id: id, table: tables.campaigns, in: transaction) else { return nil }
             let totals = try CampaignReading.summary(namespace: namespace, campaignID: id, table: tables.campaignSummaries, in: transaction)
             return CampaignPerformance(campaign: campaign, totals: totals)
@@ -98,6 +103,7 @@ extension EngramStore {
         let walk = try CampaignWalk(namespace: namespace, status: .active, type: nil, after: after, limit: limit, limits: limits)
         let tables = tables.records
         return try read { (transaction) throws(EngramError) -> CampaignPerformancePage in
+            if try namespaceIsErasing(namespace, in: transaction) { return CampaignPerformancePage(performances: [], next: nil) }
             var performances: [CampaignPerformance] = []
             let next = try walk.run(tables: tables, in: transaction) { (view) throws(EngramError) in
                 let totals = try CampaignReading.summary(namespace: namespace, campaignID: view.uuid, table: tables.campaignSummaries, in: transaction)
@@ -116,7 +122,8 @@ extension EngramStore {
         let table = tables.records.campaignHourly
         let from = MetricEventLayout.hourStart(max(0, fromMicroseconds))
         return try read { (transaction) throws(EngramError) -> CampaignHourlyPage in
-            try RecordKeys.with({ MetricKeys.appendHour(&$0, namespace, campaignID, hourStart: from) }) { (start) throws(EngramError) -> CampaignHourlyPage in
+            if try namespaceIsErasing(namespace, in: transaction) { return CampaignHourlyPage(buckets: [], resumeFromMicroseconds: nil) }
+            return try RecordKeys.with({ MetricKeys.appendHour(&$0, namespace, campaignID, hourStart: from) }) { (start) throws(EngramError) -> CampaignHourlyPage in
                 let prefix = start.slice(0..<(start.count - 8))
                 return try transaction.withCursor(table) { (cursor) throws(EngramError) -> CampaignHourlyPage in
                     var buckets: [CampaignHourlyBucket] = []
@@ -141,7 +148,8 @@ extension EngramStore {
         let countMax = min(limit, limits.recordPageCountMax)
         let table = tables.records.campaignEvents
         return try read { (transaction) throws(EngramError) -> CampaignMetricEventPage in
-            try RecordKeys.with({ writer in
+            if try namespaceIsErasing(namespace, in: transaction) { return CampaignMetricEventPage(events: [], next: nil) }
+            return try RecordKeys.with({ writer in
                 MetricKeys.appendCampaign(&writer, namespace, campaignID)
                 if let after {
                     writer.appendBigEndian(UInt64(bitPattern: after.timeMicroseconds))

@@ -6,7 +6,8 @@ extension EngramStore {
         try LongTermValidation.checkNamespace(namespace, limits: limits)
         let table = tables.records.leads
         return try read { (transaction) throws(EngramError) -> Lead? in
-            try Self.lead(namespace: namespace, id: id, table: table, in: transaction)
+            if try namespaceIsErasing(namespace, in: transaction) { return nil }
+            return try Self.lead(namespace: namespace, id: id, table: table, in: transaction)
         }
     }
 
@@ -16,6 +17,7 @@ extension EngramStore {
         try RecordText.check(email, field: "email", bytesMin: 1, bytesMax: limits.leadEmailBytesMax)
         let tables = tables.records
         return try read { (transaction) throws(EngramError) -> Lead? in
+            if try namespaceIsErasing(namespace, in: transaction) { return nil }
             guard let id = try LeadReading.emailOwner(namespace: namespace, email: email, table: tables.leadEmails, in: transaction) else { return nil }
             guard let lead = try Self.lead(namespace: namespace, id: id, table: tables.leads, in: transaction) else {
                 throw EngramError(.corrupt, "\(tables.leadEmails.name) names lead \(id.uuidString), which does not exist")
@@ -46,6 +48,7 @@ extension EngramStore {
         let tables = tables.records
         let limits = limits
         return try read { (transaction) throws(EngramError) in
+            if try namespaceIsErasing(namespace, in: transaction) { return (nil, 0, 0) }
             var walk = LeadQueryWalk(transaction: transaction, tables: tables, namespace: namespace, query: query, limits: limits)
             let next: LeadCursor?
             switch query.order {

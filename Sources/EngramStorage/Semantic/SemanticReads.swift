@@ -12,7 +12,8 @@ extension EngramStore {
         try LongTermValidation.checkNamespace(namespace, limits: limits)
         let table = tables.semantic
         return try read { (transaction) throws(EngramError) -> StoredFact? in
-            try NamespacedKey.with(namespace, id.bytes) { (key) throws(EngramError) -> StoredFact? in
+            if try namespaceIsErasing(namespace, in: transaction) { return nil }
+            return try NamespacedKey.with(namespace, id.bytes) { (key) throws(EngramError) -> StoredFact? in
                 guard let stored = try transaction.get(table, key) else { return nil }
                 return try SemanticFactLayout.decode(stored, id: id, source: table.name)
             }
@@ -28,7 +29,8 @@ extension EngramStore {
         let table = tables.semantic
         let prefixBytes = NamespacedKey.prefixBytes(namespace)
         return try read { (transaction) throws(EngramError) -> SemanticScanPage in
-            try transaction.withCursor(table) { (cursor) throws(EngramError) -> SemanticScanPage in
+            if try namespaceIsErasing(namespace, in: transaction) { return SemanticScanPage(facts: [], resumeAfter: nil) }
+            return try transaction.withCursor(table) { (cursor) throws(EngramError) -> SemanticScanPage in
                 try NamespacedKey.with(namespace, after?.bytes ?? []) { (seekKey) throws(EngramError) -> SemanticScanPage in
                     let namespacePrefix = UnsafeRawBufferPointer(rebasing: seekKey[..<prefixBytes])
                     var facts: [StoredFact] = []

@@ -20,6 +20,8 @@ public final class EngramStore: Sendable {
     private let lockDescriptor: Int32
     /// What open found and did: the checkpoint it started from, the records replayed, a cut tail.
     public let recovery: RecoveryReport
+    /// The background consolidation thread, when `Limits.consolidationIntervalMilliseconds` is set.
+    private let consolidation: ConsolidationScheduler?
 
     private init(configuration: StoreConfiguration, environment: LMDBEnvironment, tables: Tables, writer: GroupCommitWriter, hotTier: HotTier, lockDescriptor: Int32, recovery: RecoveryReport) {
         self.configuration = configuration
@@ -29,6 +31,7 @@ public final class EngramStore: Sendable {
         self.hotTier = hotTier
         self.lockDescriptor = lockDescriptor
         self.recovery = recovery
+        self.consolidation = configuration.limits.consolidationIntervalMilliseconds > 0 ? ConsolidationScheduler() : nil
     }
 
     /// Opens (creating if needed) the store in `configuration.directory`, recovering from a crash
@@ -45,6 +48,7 @@ public final class EngramStore: Sendable {
             let opened = try StoreRecovery.run(configuration, hotTier: hotTier)
             let store = EngramStore(configuration: configuration, environment: opened.environment, tables: opened.tables, writer: opened.writer, hotTier: hotTier, lockDescriptor: lockDescriptor, recovery: opened.report)
             opened.writer.start()
+            store.consolidation?.start(store, intervalMilliseconds: configuration.limits.consolidationIntervalMilliseconds)
             return store
         } catch {
             Glibc.close(lockDescriptor)
@@ -55,6 +59,7 @@ public final class EngramStore: Sendable {
     /// Finishes every queued write, takes a final checkpoint, and closes LMDB. Idempotent. Reads
     /// must have ended; writes submitted after this begins fail with `.closed`.
     public func close() {
+        consolidation?.stop()
         writer.close()
         environment.close()
         Glibc.close(lockDescriptor)
@@ -63,6 +68,7 @@ public final class EngramStore: Sendable {
     /// Ends the store as `kill -9` would, for tests: no final sync or checkpoint; LMDB's pages
     /// stay in the page cache and the commit log keeps only what it wrote.
     func simulateCrash() {
+        consolidation?.stop()
         writer.abandon()
         environment.close()
         Glibc.close(lockDescriptor)
@@ -73,7 +79,7 @@ public final class EngramStore: Sendable {
     /// child process between fork and exec briefly shares the lock's open file description.
     static let lockWaitMilliseconds = 2_000
 
-    private static func lockDirectory(_ directory: String) throws(EngramError) -> Int32 {
+    static func lockDirectory(_ directory: String) throws(EngramError) -> Int32 {
         let path = Path.join(directory, StoreLayout.lockFile)
         let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         if descriptor < 0 { throw .system("cannot open the lock file", errno: errno, file: path) }

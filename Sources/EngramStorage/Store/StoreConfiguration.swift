@@ -38,6 +38,13 @@ public enum StoreEvent: Sendable, Equatable {
     /// The store stopped taking writes after an error that leaves a batch's fate unknown (a failed
     /// `fdatasync`). Reads go on; a restart replays the log.
     case writesStopped(EngramError)
+    /// A background consolidation pass failed (docs/LIFECYCLE.md); the next one tries again.
+    case consolidationFailed(EngramError)
+    /// A consolidation pass (background or on demand) ended with this report.
+    case consolidationPassed(ConsolidationReport)
+    /// A namespace or lead erase (or `finishPendingErasures`) ended with this report; a pass's
+    /// erase steps are in its own report instead.
+    case erasureRan(ErasureReport)
 }
 
 /// What the store has done since it opened.

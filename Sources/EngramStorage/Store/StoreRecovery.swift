@@ -39,7 +39,8 @@ enum StoreRecovery {
 
         let episodic = try EpisodicLog.open(dataDirectory: directory, fileSystem: fileSystem, limits: limits, environment: environment, tables: tables)
         for cut in episodic.report.tailCuts { configuration.eventHandler?(.episodicTailCut(cut)) }
-        var replayer = Replayer(environment: environment, tables: tables, limits: limits, versionCounter: state.versions, episodicLog: episodic.log)
+        let lifecycle = LifecycleState(hotTier: hotTier)
+        var replayer = Replayer(environment: environment, tables: tables, limits: limits, versionCounter: state.versions, episodicLog: episodic.log, lifecycle: lifecycle)
         let recovery = try CommitLog.recover(
             directory: logDirectory, fileSystem: fileSystem, segmentBytes: limits.commitLogSegmentBytes,
             recordBytesMax: limits.batchBytesMax + Limits.commitLogOverheadBytes + limits.batchCountMax * 64,
@@ -48,6 +49,7 @@ enum StoreRecovery {
         try replayer.finish()
         if let cut = recovery.tailCut { configuration.eventHandler?(.commitLogTailCut(cut)) }
         let episodicDamage = episodic.report.damage + (try episodic.log.finishRecovery())
+        try lifecycle.load(environment: environment, tables: tables)
         for damage in episodicDamage { configuration.eventHandler?(.episodicDamage(damage)) }
 
         let checkpointer = try Checkpointer(directory: directory, fileSystem: fileSystem, environment: environment, episodicLog: episodic.log)
@@ -55,7 +57,7 @@ enum StoreRecovery {
         try checkpointer.checkpoint(lsn: lastApplied, log: recovery.log)
         let report = RecoveryReport(checkpointLSN: checkpoint?.lsn ?? 0, recordsReplayed: replayer.recordsReplayed, batchesRolledBack: replayer.batchesRolledBack, tailCut: recovery.tailCut, createdNew: checkpoint == nil, episodicTailCuts: episodic.report.tailCuts, episodicDamage: episodicDamage)
         configuration.eventHandler?(.recovered(recordsReplayed: report.recordsReplayed, checkpointLSN: report.checkpointLSN, lastLSN: recovery.log.lastLSN))
-        let writer = GroupCommitWriter(environment: environment, tables: tables, limits: limits, log: recovery.log, checkpointer: checkpointer, lastAppliedLSN: lastApplied, versionCounter: replayer.versionCounter, hotTier: hotTier, episodicLog: episodic.log, eventHandler: configuration.eventHandler)
+        let writer = GroupCommitWriter(environment: environment, tables: tables, limits: limits, log: recovery.log, checkpointer: checkpointer, lastAppliedLSN: lastApplied, versionCounter: replayer.versionCounter, hotTier: hotTier, episodicLog: episodic.log, lifecycle: lifecycle, eventHandler: configuration.eventHandler)
         return Opened(environment: environment, tables: tables, writer: writer, report: report)
     }
 
@@ -110,12 +112,14 @@ struct Replayer {
     let limits: Limits
     var versionCounter: UInt64
     let episodicLog: EpisodicLog
+    let lifecycle: LifecycleState
     private var pending: CommitLogRecord?
     private(set) var lastAppliedLSN: UInt64?
     private(set) var recordsReplayed = 0
     private(set) var batchesRolledBack = 0
 
-    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, versionCounter: UInt64, episodicLog: EpisodicLog) {
+    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, versionCounter: UInt64, episodicLog: EpisodicLog, lifecycle: LifecycleState) {
+        self.lifecycle = lifecycle
         self.environment = environment
         self.episodicLog = episodicLog
         self.tables = tables
@@ -153,7 +157,7 @@ struct Replayer {
         do throws(EngramError) {
             context = try record.payload.withBytes { (buffer) throws(EngramError) -> WriteContext in
                 var payload = try BatchPayloadReader(buffer, source: record.file, baseOffset: record.offset + Int64(CommitLogFormat.headerBytes))
-                var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: payload.batchTimeMicroseconds, versionCounter: versionCounter, payload: nil, episodicLog: episodicLog)
+                var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: payload.batchTimeMicroseconds, versionCounter: versionCounter, payload: nil, episodicLog: episodicLog, lifecycle: lifecycle)
                 while let operation = try payload.nextOperation() {
                     try operation.apply(in: &context)
                 }
@@ -167,6 +171,7 @@ struct Replayer {
         } catch {
             transaction.abort()
             episodicLog.batchAborted()
+            lifecycle.batchAborted()
             throw error
         }
         if let failure = context.notifyCommitted() { throw failure }

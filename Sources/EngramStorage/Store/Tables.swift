@@ -12,6 +12,8 @@ struct Tables: Sendable {
     /// The episodic log's state, segment and block tables, indexes and unwritten block pieces;
     /// every key starts with a kind byte (docs/EPISODIC.md, "The LMDB keyspace").
     let episodic: LMDBDatabase
+    /// Erase markers, fold cursors and lead engagement summaries (docs/LIFECYCLE.md).
+    let lifecycle: LifecycleTables
 
     static let names = ["meta", "long_term", "semantic", "episodic"]
 
@@ -21,7 +23,8 @@ struct Tables: Sendable {
             meta: try environment.openDatabase("meta", in: transaction),
             longTerm: try environment.openDatabase("long_term", in: transaction),
             semantic: try environment.openDatabase("semantic", in: transaction),
-            episodic: try environment.openDatabase("episodic", in: transaction))
+            episodic: try environment.openDatabase("episodic", in: transaction),
+            lifecycle: try LifecycleTables.open(in: environment, transaction: transaction))
     }
 }
 

@@ -170,6 +170,26 @@ public struct Limits: Sendable, Equatable {
     /// range fits PostgreSQL's timestamptz for export.
     public var recordTimeMicrosecondsMax: Int64 = 253_402_300_799_999_999
 
+    // MARK: Consolidation and erase (docs/LIFECYCLE.md)
+
+    /// Time between background consolidation passes; 0 runs none (tests call `consolidate()`).
+    /// A minute keeps expired memory and unfolded history small without waking an idle store often.
+    public var consolidationIntervalMilliseconds: Int = 60_000
+    /// Wall time of one consolidation pass, checked between its commands, so a pass with a large
+    /// backlog leaves the rest to the next one instead of competing with clients for long.
+    public var consolidationPassMilliseconds: Int = 1_000
+    /// How long one consolidation or erase command may hold the writer: a batch with such a
+    /// command delays the requests behind it by at most this much more.
+    public var maintenanceCommandMicrosecondsMax: Int = 2_000
+    /// Events folded, keys deleted or index entries rekeyed by one maintenance command: the count
+    /// bound beside the time bound, so a fast machine still makes small, steady steps.
+    public var maintenanceCommandItemCountMax: Int = 1_024
+    /// Chunks one expiry sweep call visits; it holds a size class's lock while it walks.
+    public var hotTierSweepChunkCountMax: Int = 4_096
+    /// How long an erase's episodic purge waits for a running retention or recompression pass
+    /// before it gives up with `busy` (its marker stays; a later call carries on).
+    public var maintenanceWaitMilliseconds: Int = 10_000
+
     /// The default bounds.
     public static let `default` = Limits()
 
@@ -236,6 +256,7 @@ public struct Limits: Sendable, Equatable {
         try require(lmdbReadersMax >= 4, "lmdbReadersMax \(lmdbReadersMax) must leave room for the checkpoint pin and at least three readers")
         try require(scanBytesMax >= keyBytesMax + valueBytesMax, "scanBytesMax \(scanBytesMax) must hold at least one entry (\(keyBytesMax + valueBytesMax) bytes)")
         try validateRecords(require)
+        try validateLifecycle(require)
         try validateHotTier(require)
     }
 

@@ -14,6 +14,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Whose long-term cache entries a committed batch invalidates.
     let hotTier: HotTier
     let episodicLog: EpisodicLog
+    /// Erase markers and the lifecycle's batch hooks (docs/LIFECYCLE.md).
+    let lifecycle: LifecycleState
 
     // Guarded by `lock`.
     private let lock = ConditionLock()
@@ -37,7 +39,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     let statistics = Lock(StoreStatistics())
     private let writeback: WritebackKicker
 
-    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, log: CommitLog, checkpointer: Checkpointer, lastAppliedLSN: UInt64, versionCounter: UInt64, hotTier: HotTier, episodicLog: EpisodicLog, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
+    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, log: CommitLog, checkpointer: Checkpointer, lastAppliedLSN: UInt64, versionCounter: UInt64, hotTier: HotTier, episodicLog: EpisodicLog, lifecycle: LifecycleState, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
+        self.lifecycle = lifecycle
         self.environment = environment
         self.tables = tables
         self.limits = limits
@@ -244,7 +247,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         BatchPayload.writeHeader(timeMicroseconds: batchTime, into: &payload)
         // The payload buffer moves into the context for the batch and back after, so its
         // capacity is reused and the context holds the only reference (no copy on write).
-        var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: batchTime, versionCounter: versionCounter, payload: payload, episodicLog: episodicLog)
+        var context = WriteContext(transaction: transaction, tables: tables, limits: limits, batchTimeMicroseconds: batchTime, versionCounter: versionCounter, payload: payload, episodicLog: episodicLog, lifecycle: lifecycle)
         payload = ByteWriter()
         changedLongTermKeys.removeAll(keepingCapacity: true)
         swap(&changedLongTermKeys, &context.changedLongTermKeys)
@@ -273,6 +276,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         guard context.operationCount > 0 else {
             transaction.abort()
             context.notifyAborted()
+            if context.checkpointRequested { retireLogAndCheckpoint() }
             complete(batch, errors)
             return
         }
@@ -332,7 +336,22 @@ final class GroupCommitWriter: @unchecked Sendable {
             $0.lastAppliedLSN = lsn
             $0.largestBatchCount = max($0.largestBatchCount, batch.count)
         }
+        if context.checkpointRequested { retireLogAndCheckpoint() }
         complete(batch, errors)
+    }
+
+    /// A checkpoint a command asked for (an erase): the log's active segment is retired first, so
+    /// the checkpoint removes every segment, and no log file keeps a record written before it. A
+    /// failure is reported as any checkpoint's; the asking command sees that
+    /// `statistics.lastCheckpointLSN` did not reach its batch.
+    private func retireLogAndCheckpoint() {
+        do {
+            try log.retireActiveSegment()
+        } catch {
+            eventHandler?(.checkpointFailed(error))
+            return
+        }
+        checkpoint()
     }
 
     /// LMDB refused the commit after the log took the batch: log that the batch is void, so replay

@@ -10,6 +10,11 @@ public enum RedoOpcode: UInt8, Sendable, CaseIterable {
     case episodeAppend = 5
     case episodicRetention = 6
     case episodicSegmentSwap = 7
+    // Erase's episodic steps (docs/LIFECYCLE.md).
+    case episodicSeal = 8
+    case episodicIndexRekey = 9
+    case episodicSegmentFilter = 10
+
     // Records (docs/RECORDS.md): 16 to 31.
     case leadPut = 16
     case leadDelete = 17
@@ -17,6 +22,14 @@ public enum RedoOpcode: UInt8, Sendable, CaseIterable {
     case campaignDelete = 19
     case campaignMetricAppend = 20
     case campaignMetricsDelete = 21
+
+    // Consolidation and erase (docs/LIFECYCLE.md): 32 to 47.
+    case leadEngagementFold = 32
+    case namespaceEraseBegin = 33
+    case namespaceEraseRange = 34
+    case namespaceEraseFinish = 35
+    case leadEraseBegin = 36
+    case leadEraseFinish = 37
 
     /// Decodes one operation of this kind from its body: the single table from opcode to type.
     /// Replay applies what it returns (`BatchPayloadReader.nextOperation`); the fuzz target checks
@@ -37,6 +50,15 @@ public enum RedoOpcode: UInt8, Sendable, CaseIterable {
         case .campaignDelete: try CampaignDeleteOperation.decode(from: &reader)
         case .campaignMetricAppend: try CampaignMetricAppendOperation.decode(from: &reader)
         case .campaignMetricsDelete: try CampaignMetricsDeleteOperation.decode(from: &reader)
+        case .episodicSeal: try EpisodicSealOperation.decode(from: &reader)
+        case .episodicIndexRekey: try EpisodicIndexRekeyOperation.decode(from: &reader)
+        case .episodicSegmentFilter: try EpisodicSegmentFilterOperation.decode(from: &reader)
+        case .leadEngagementFold: try LeadEngagementFoldOperation.decode(from: &reader)
+        case .namespaceEraseBegin: try NamespaceEraseBeginOperation.decode(from: &reader)
+        case .namespaceEraseRange: try NamespaceEraseRangeOperation.decode(from: &reader)
+        case .namespaceEraseFinish: try NamespaceEraseFinishOperation.decode(from: &reader)
+        case .leadEraseBegin: try LeadEraseBeginOperation.decode(from: &reader)
+        case .leadEraseFinish: try LeadEraseFinishOperation.decode(from: &reader)
         }
     }
 }

@@ -23,10 +23,14 @@ public protocol WriteCommand: Sendable {
     /// Checks sizes and shapes that need no stored state, before the command is queued.
     func validate(_ limits: Limits) throws(EngramError)
     func execute(in context: inout WriteContext) throws(EngramError) -> Outcome
+    /// The namespace this command writes to, if any. While that namespace is being erased the
+    /// writer refuses the command with `.busy` before it runs (docs/LIFECYCLE.md).
+    var affectedNamespace: Namespace? { get }
 }
 
 extension WriteCommand {
     public func validate(_ limits: Limits) throws(EngramError) {}
+    public var affectedNamespace: Namespace? { nil }
 }
 
 /// A command waiting in the writer queue, with the callback that gets its outcome.
@@ -62,6 +66,9 @@ final class TypedPendingWrite<Command: WriteCommand>: PendingWrite, @unchecked S
     }
 
     override func execute(in context: inout WriteContext) throws(EngramError) {
+        if let namespace = command.affectedNamespace, context.lifecycle.markersMayExistForWriter {
+            try context.refuseIfErasing(namespace)
+        }
         outcome = try command.execute(in: &context)
     }
 

@@ -24,10 +24,15 @@ public struct WriteContext {
     var changedLongTermKeys: [(namespace: Namespace, key: [UInt8])] = []
     /// The episodic log, whose operations buffer block writes until the batch commits.
     let episodicLog: EpisodicLog
+    /// Erase markers and the lifecycle's batch hooks (docs/LIFECYCLE.md).
+    let lifecycle: LifecycleState
     /// Tiers holding work outside LMDB until the batch's fate is known (see `BatchParticipant`).
     private(set) var participants: [any BatchParticipant] = []
+    /// Set by a command that needs a checkpoint, with the commit log's active segment retired
+    /// first, before it completes (an erase, so that no log segment keeps erased bytes).
+    var checkpointRequested = false
 
-    init(transaction: LMDBTransaction, tables: Tables, limits: Limits, batchTimeMicroseconds: Int64, versionCounter: UInt64, payload: ByteWriter?, episodicLog: EpisodicLog) {
+    init(transaction: LMDBTransaction, tables: Tables, limits: Limits, batchTimeMicroseconds: Int64, versionCounter: UInt64, payload: ByteWriter?, episodicLog: EpisodicLog, lifecycle: LifecycleState) {
         self.transaction = transaction
         self.tables = tables
         self.limits = limits
@@ -35,6 +40,7 @@ public struct WriteContext {
         self.versionCounter = versionCounter
         self.payload = payload
         self.episodicLog = episodicLog
+        self.lifecycle = lifecycle
     }
 
     /// Registers `participant` to hear whether this batch commits or aborts; once per batch.

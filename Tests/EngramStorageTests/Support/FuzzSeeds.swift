@@ -96,6 +96,7 @@ enum FuzzSeeds {
             ("episode-append", [EpisodeAppendOperation(recordCount: 3, records: records.bytes)]),
             ("records", recordOperations()),
             ("episodic-maintenance", [EpisodicRetentionOperation(segment: 1, generation: 0, indexKeys: [indexKey], isFinal: true), EpisodicSwapOperation(segment: 2, generation: 0, endOffset: 4_160, blocks: [.init(address: 9, offset: 64, storedBytes: 4_064, codec: 2)])]),
+            ("lifecycle", lifecycleOperations(indexKey: indexKey)),
         ]
         return operations.map { name, operations in
             FuzzSeed(target: "redo", name: name, bytes: batchPayload(operations), accepted: true)
@@ -114,6 +115,25 @@ enum FuzzSeeds {
             CampaignPutOperation(namespace: crm, record: campaignRecord), CampaignDeleteOperation(namespace: crm, id: campaign),
             CampaignMetricAppendOperation(namespace: crm, event: event),
             CampaignMetricsDeleteOperation(namespace: crm, campaignID: campaign, beforeMicroseconds: 1_717_000_003_000_000, count: 1),
+        ]
+    }
+
+    /// One operation of each lifecycle opcode (docs/LIFECYCLE.md, "Redo operations").
+    static func lifecycleOperations(indexKey: [UInt8]) -> [any RedoOperation] {
+        let lead = CrashValues.factID(task: 7, slot: 1)
+        let marker = ErasureMarker(beforePosition: 812, startedAtMicroseconds: 1_717_000_004_000_000)
+        let summary = LeadEngagement(touches: 5, opens: 2, clicks: 1, conversions: 1, lastContactMicroseconds: 1_717_000_003_500_000, lastChannel: .email, lastPosition: 811)
+        let block = EpisodicSegmentFilterOperation.Block(address: 9, offset: 64, storedBytes: 3_990, rawBytes: 8_100, codec: 1, recordCount: 41, lastPosition: 800, minTimestamp: 1_717_000_000_000_000, maxTimestamp: 1_717_000_002_000_000)
+        return [
+            EpisodicSealOperation(segment: 3),
+            EpisodicIndexRekeyOperation(deletes: [indexKey], puts: [(key: indexKey + [2], block: 9)]),
+            EpisodicSegmentFilterOperation(segment: 2, generation: 1, endOffset: 4_160, minTimestamp: 1_717_000_000_000_000, maxTimestamp: 1_717_000_002_000_000, blocks: [block]),
+            LeadEngagementFoldOperation(namespace: crm, from: 1, to: 812, entries: [LeadEngagementEntry(lead: lead, engagement: summary)]),
+            NamespaceEraseBeginOperation(namespace: billing, marker: marker),
+            NamespaceEraseRangeOperation(namespace: billing, range: .leadEmails, count: 64),
+            NamespaceEraseFinishOperation(namespace: billing),
+            LeadEraseBeginOperation(namespace: crm, lead: lead, marker: marker),
+            LeadEraseFinishOperation(namespace: crm, lead: lead),
         ]
     }
 

@@ -6,7 +6,7 @@ import Synchronization
 
 /// Limits for a small hot tier: `pageCount` pages of `pageBytes`, so tests reach every bound.
 func hotTierLimits(pageBytes: Int = 1_024, pageCount: Int = 4, stripeCount: Int = 4, bytesPerIndexBucket: Int = 64, growthPercent: Int = 125, rebalanceEvictedPages: Int = 4, cachePercentMax: Int = 50) -> Limits {
-    var limits = Limits()
+    var limits = quietLimits()
     limits.hotTierSlabPageBytes = pageBytes
     limits.hotTierBytes = pageBytes * pageCount
     limits.hotTierStripeCount = stripeCount

@@ -51,7 +51,7 @@ func run(_ program: String, _ arguments: [String]) throws -> Int32 {
 
 /// Opens a store in a fresh directory, runs `body`, closes it and removes the directory.
 func withStore<Result>(
-    limits: Limits = .default,
+    limits: Limits = quietLimits(),
     fileSystem: any FileSystem = PosixFileSystem(),
     _ body: (EngramStore, TemporaryDirectory) async throws -> Result
 ) async throws -> Result {
@@ -68,10 +68,18 @@ func withStore<Result>(
     }
 }
 
+/// The default limits without the background consolidation thread: tests run passes themselves,
+/// so nothing changes the store behind their backs (docs/LIFECYCLE.md).
+func quietLimits() -> Limits {
+    var limits = Limits()
+    limits.consolidationIntervalMilliseconds = 0
+    return limits
+}
+
 /// Limits for tests with `FaultInjectingFileSystem`, which keeps every file's image in memory:
 /// commit-log segments of 1 MiB.
 func faultLimits() -> Limits {
-    var limits = Limits()
+    var limits = quietLimits()
     limits.mapBytes = 64 << 20
     limits.valueBytesMax = 64 << 10
     limits.batchBytesMax = 256 << 10
@@ -84,7 +92,7 @@ func faultLimits() -> Limits {
 
 /// Limits small enough for tests to reach every bound quickly.
 func smallLimits() -> Limits {
-    var limits = Limits()
+    var limits = quietLimits()
     limits.mapBytes = 64 << 20
     limits.commitLogSegmentBytes = 16 << 20
     limits.batchBytesMax = 4 << 20
