@@ -177,6 +177,9 @@ let package = Package(
             dependencies: [
                 "EngramClient", "EngramProtocol", "engramd", "engram", "EngramAgents", "engram-agents",
                 "EngramLoad", "engram-load",
+                // The crash loop opens a copy of a killed server's directory for the records'
+                // consistency check.
+                "EngramStorage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

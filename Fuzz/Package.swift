@@ -18,6 +18,9 @@ let fuzzTargets: [(name: String, product: String)] = [
     ("episodic-tail", "EngramStorage"),
     ("records", "EngramStorage"),
     ("hot-tier", "EngramStorage"),
+    // The wire protocol's frame decoder and message bodies (NIOCore only).
+    ("frame", "EngramProtocol"),
+    ("message", "EngramProtocol"),
 ]
 
 let package = Package(

@@ -30,6 +30,15 @@ public struct BodyReader {
         return value
     }
 
+    /// A `u8` that is 0 or 1 (existed, has next, has resume, at end). Any other value is
+    /// malformed: read as "false" it would make a client skip the field it guards and take a page
+    /// for the last, or read as "true" answer a byte the encoder never writes.
+    public mutating func readFlag(_ field: @autoclosure () -> String) throws(ProtocolError) -> Bool {
+        let value = try read(UInt8.self, field())
+        guard value <= 1 else { throw failure("\(field()) is \(value), not 0 or 1") }
+        return value == 1
+    }
+
     public mutating func readBytes(_ count: Int, _ field: @autoclosure () -> String) throws(ProtocolError) -> [UInt8] {
         guard count <= remaining, let bytes = buffer.readBytes(length: count) else {
             throw failure("\(field()) of \(count) bytes at offset \(offset) runs past the end (\(remaining) remain)")
@@ -44,10 +53,18 @@ public struct BodyReader {
         return slice
     }
 
+    /// Strings are UTF-8 (docs/PROTOCOL.md, "Overview"): bytes that are not are malformed, not
+    /// decoded with replacement characters, which would hand on a string other than the one sent.
     public mutating func readString(_ count: Int, _ field: @autoclosure () -> String) throws(ProtocolError) -> String {
-        guard count <= remaining, let text = buffer.readString(length: count) else {
+        guard count <= remaining else {
             throw failure("\(field()) of \(count) bytes at offset \(offset) runs past the end (\(remaining) remain)")
         }
+        let start = offset
+        let bytes = buffer.readableBytesView.prefix(count)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw failure("\(field()) of \(count) bytes at offset \(start) is not UTF-8")
+        }
+        buffer.moveReaderIndex(forwardBy: count)
         return text
     }
 

@@ -258,8 +258,8 @@ public enum Response: Sendable, Hashable {
             for _ in 0..<count {
                 buckets.append(WireHourlyBucket(hourStartMicroseconds: try reader.read(Int64.self, "hour start"), totals: try WireTotals.decode(&reader)))
             }
-            let hasResume = try reader.read(UInt8.self, "has resume")
-            return .hourlyPage(buckets: buckets, resumeFromMicroseconds: hasResume == 1 ? try reader.read(Int64.self, "resume from") : nil)
+            let hasResume = try reader.readFlag("has resume")
+            return .hourlyPage(buckets: buckets, resumeFromMicroseconds: hasResume ? try reader.read(Int64.self, "resume from") : nil)
         default:
             preconditionFailure("\(opcode) is not a records opcode")
         }
@@ -308,11 +308,11 @@ public enum Response: Sendable, Hashable {
             return try EpisodicCodec.decodeReceipts(&reader)
         case .episodicReadRange:
             let episodes = try EpisodicCodec.decodeEpisodes(&reader)
-            let hasNext = try reader.read(UInt8.self, "has next")
-            return .episodePage(episodes: episodes, next: hasNext == 1 ? try WireEpisodeRange.decode(&reader) : nil)
+            let hasNext = try reader.readFlag("has next")
+            return .episodePage(episodes: episodes, next: hasNext ? try WireEpisodeRange.decode(&reader) : nil)
         case .episodicScan:
             let episodes = try EpisodicCodec.decodeEpisodes(&reader)
-            return .episodeScanPage(episodes: episodes, nextPosition: try reader.read(UInt64.self, "next position"), isAtEnd: try reader.read(UInt8.self, "at end") == 1)
+            return .episodeScanPage(episodes: episodes, nextPosition: try reader.read(UInt64.self, "next position"), isAtEnd: try reader.readFlag("at end"))
         case .episodicFollow:
             let nextPosition = try reader.read(UInt64.self, "next position")
             guard header.flags.contains(.more) else { return .followEnd(nextPosition: nextPosition) }
@@ -323,7 +323,7 @@ public enum Response: Sendable, Hashable {
         case .consolidate, .eraseNamespace, .eraseLead, .leadEngagement:
             return try LifecycleCodec.decodeResponse(header.opcode, &reader)
         case .longTermDelete, .semanticDelete, .shortTermDelete, .shortTermTouch, .episodicUnfollow, .leadDelete, .campaignDelete:
-            return .existed(try reader.read(UInt8.self, "existed") != 0)
+            return .existed(try reader.readFlag("existed"))
         case .longTermScan:
             let count = Int(try reader.read(UInt32.self, "count"))
             var entries: [WireEntry] = []
@@ -340,8 +340,8 @@ public enum Response: Sendable, Hashable {
             for _ in 0..<count {
                 facts.append(WireStoredFact(id: try reader.readFactID(), version: try reader.read(UInt64.self, "version"), fact: try WireFact.decode(&reader)))
             }
-            let hasResume = try reader.read(UInt8.self, "has resume")
-            return .semanticPage(facts: facts, resumeAfter: hasResume == 1 ? try reader.readFactID() : nil)
+            let hasResume = try reader.readFlag("has resume")
+            return .semanticPage(facts: facts, resumeAfter: hasResume ? try reader.readFactID() : nil)
         default:
             throw reader.failure("a response to opcode \(header.opcode) that this client does not know")
         }

@@ -2,8 +2,9 @@
 /// namespace, key and value are ranges of the body rather than copies, so a get or put costs no
 /// allocation for its fields (docs/PROTOCOL.md, "short-term get", "short-term put").
 ///
-/// `parse` accepts exactly the bodies `Request.decode` accepts for these opcodes and returns nil
-/// for anything else; the caller then decodes the frame the ordinary way, which names the error.
+/// `parse` accepts exactly the bodies `Request.decode` accepts for these opcodes whose namespace is
+/// ASCII (every valid name is), and returns nil for anything else; the caller then decodes the
+/// frame the ordinary way, which names the error (a namespace that is not UTF-8 is malformed).
 /// Valid only as long as the bytes it was parsed from.
 public struct ShortTermRequestView {
     /// Offsets into the body the view was parsed from.
@@ -21,6 +22,9 @@ public struct ShortTermRequestView {
         guard count >= 1 else { return nil }
         let namespaceEnd = 1 + Int(body[0])
         guard namespaceEnd + 2 <= count else { return nil }
+        var namespaceBits: UInt8 = 0
+        for index in 1..<namespaceEnd { namespaceBits |= body[index] }
+        guard namespaceBits < 0x80 else { return nil }
         let keyLength = Int(body[namespaceEnd]) | Int(body[namespaceEnd + 1]) << 8
         let keyEnd = namespaceEnd + 2 + keyLength
         guard keyEnd <= count else { return nil }

@@ -163,7 +163,7 @@ final class LMDBEnvironment: @unchecked Sendable {
             return EngramError(.corrupt, "\(call): \(text)")
         case MDB_READERS_FULL, MDB_TXN_FULL:
             return EngramError(.busy, "\(call): \(text)")
-        case ENOSPC, EDQUOT:
+        case ENOSPC, EDQUOT, EFBIG:
             return EngramError(.noSpace, "\(call): \(text)", errno: rc)
         case 1...4095:
             return EngramError(.io, "\(call): \(text)", errno: rc)

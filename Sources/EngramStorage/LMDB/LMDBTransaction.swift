@@ -73,7 +73,9 @@ struct LMDBTransaction {
     }
 
     func commit() throws(EngramError) {
-        try LMDBEnvironment.check(mdb_txn_commit(handle), "mdb_txn_commit")
+        let environment = mdb_txn_env(handle)
+        let rc = mdb_txn_commit(handle)
+        if rc != 0 { throw LMDBCommitFailure.error(rc, environment: environment) }
     }
 
     func abort() {

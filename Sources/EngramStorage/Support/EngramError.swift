@@ -115,9 +115,10 @@ public struct EngramError: Error, Sendable, Equatable, CustomStringConvertible {
         return text
     }
 
-    /// An error for a failed system call; ENOSPC and EDQUOT become `.noSpace`.
+    /// An error for a failed system call; ENOSPC, EDQUOT and EFBIG (a file past the process's
+    /// file-size limit, `RLIMIT_FSIZE`) become `.noSpace`: each means no room to write, not a fault.
     static func system(_ what: String, errno code: Int32, file: String? = nil) -> EngramError {
-        let kind: Code = (code == ENOSPC || code == EDQUOT) ? .noSpace : .io
+        let kind: Code = (code == ENOSPC || code == EDQUOT || code == EFBIG) ? .noSpace : .io
         return EngramError(kind, what, errno: code, file: file)
     }
 

@@ -26,8 +26,10 @@ final class ServerProcess: Sendable {
     }()
 
     /// `port` 0 picks a free one; a restart passes the previous port to keep clients' address.
-    static func start(dataDirectory: String, port: Int = 0, arguments: [String] = []) throws -> ServerProcess {
-        let program = productsDirectory + "/engramd"
+    /// `launcher` runs in front of `engramd` (a shell that sets a limit, then `exec`s it), so the
+    /// process id is still the server's.
+    static func start(dataDirectory: String, port: Int = 0, arguments: [String] = [], launcher: [String] = []) throws -> ServerProcess {
+        let program = launcher.first ?? productsDirectory + "/engramd"
         var pipeDescriptors: [Int32] = [0, 0]
         guard pipe(&pipeDescriptors) == 0 else { throw TestFailure("pipe failed: errno \(errno)") }
         var actions = posix_spawn_file_actions_t()
@@ -37,7 +39,7 @@ final class ServerProcess: Sendable {
         posix_spawn_file_actions_addclose(&actions, pipeDescriptors[0])
         let logPath = dataDirectory + ".log"
         posix_spawn_file_actions_addopen(&actions, 2, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        let allArguments = [program, "--port", "\(port)", "--admin-port", "0", "--data-directory", dataDirectory, "--log-level", "notice"] + arguments
+        let allArguments = launcher + [productsDirectory + "/engramd", "--port", "\(port)", "--admin-port", "0", "--data-directory", dataDirectory, "--log-level", "notice"] + arguments
         let argv = allArguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
