@@ -30,7 +30,7 @@ public final class RemoteSnapshot: Sendable {
         let frame = try await connection.awaitFrame(connection.issue(.snapshotClose) { request.encode(into: &$0) })
         var reader = try EngramConnection.bodyReader(frame)
         do {
-            return try reader.read(UInt8.self, "existed") != 0
+            return try reader.readFlag("existed")
         } catch {
             throw EngramClientError(.protocolViolation, "\(error)")
         }

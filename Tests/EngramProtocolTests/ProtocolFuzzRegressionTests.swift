@@ -83,4 +83,27 @@ import Testing
         let input = Self.input(.semanticGet, "03054b00ff36ff000000020000008aff36007f0200000000000000002c002000") // found as 3a 03 ...
         #expect(input.withUnsafeBytes(ProtocolFuzzEntryPoints.message) == true)
     }
+
+    /// The message target handed the snapshot opcodes, which have decoders of their own, to
+    /// `Request.decode`, and took its nil for a defined opcode left undecoded (found as
+    /// `29 00 01 02 03`, a snapshot read of 3 bytes, once the export's opcodes joined the list).
+    /// The target now decodes them with their own types: a short read is malformed, and a close's
+    /// `existed` byte is 0 or 1 as every other flag.
+    @Test func snapshotBodiesGoToTheirOwnDecoders() {
+        let input = Self.input(.snapshotRead, "00010203")
+        #expect(input.withUnsafeBytes(ProtocolFuzzEntryPoints.message) == false)
+        var reader = BodyReader(ByteBuffer(bytes: [1, 2, 3]), opcode: .snapshotRead, requestID: 8)
+        let error: ProtocolError? = {
+            do throws(ProtocolError) {
+                _ = try SnapshotReadRequest.decode(&reader)
+                return nil
+            } catch {
+                return error
+            }
+        }()
+        #expect(error?.code == .malformedBody)
+        #expect(error?.message == "snapshot_read body: snapshot id needs 8 bytes at offset 0, 3 remain")
+        #expect(Self.input(.snapshotClose, "0102").withUnsafeBytes(ProtocolFuzzEntryPoints.message) == false)
+        #expect(Self.input(.snapshotClose, "0101").withUnsafeBytes(ProtocolFuzzEntryPoints.message) == true)
+    }
 }

@@ -83,6 +83,11 @@ enum ProtocolFuzzSeeds {
             let control: UInt8 = response.flags.contains(.more) ? 3 : 1
             seeds.append(ProtocolFuzzSeed(target: "message", name: name("response", opcode), bytes: [opcodeIndex(opcode), control] + Array(body.readableBytesView), accepted: true))
         }
+        for (opcode, request, response) in snapshotBodies() {
+            let suffix = opcode.name.replacingUnderscores()
+            seeds.append(ProtocolFuzzSeed(target: "message", name: "request-\(suffix)", bytes: [opcodeIndex(opcode), 0] + request, accepted: true))
+            seeds.append(ProtocolFuzzSeed(target: "message", name: "response-\(suffix)", bytes: [opcodeIndex(opcode), 1] + response, accepted: true))
+        }
         var error = ByteBuffer()
         ErrorBody(message: "key of 300 bytes exceeds keyBytesMax 256").encode(into: &error)
         // Status bits 3 (keyTooLarge) and 32 + 5 (105, forbidden).
@@ -91,6 +96,34 @@ enum ProtocolFuzzSeeds {
         seeds.append(ProtocolFuzzSeed(target: "message", name: "request-undefined-opcode", bytes: [opcodeIndex(ProtocolFuzzEntryPoints.undefinedOpcode), 0, 1, 2, 3], accepted: false))
         seeds.append(ProtocolFuzzSeed(target: "message", name: "request-long-term-get-with-trailing-bytes", bytes: [opcodeIndex(.longTermGet), 0, 3] + Array("crm".utf8) + [1, 0, 0x6b, 0xff], accepted: false))
         return seeds
+    }
+}
+
+extension ProtocolFuzzSeeds {
+    /// A request and an answer of each snapshot opcode, which have their own types (not `Request`
+    /// and `Response`), made by their encoders: open, a read answered by a chunk of two rows that
+    /// ends the stream, close answered "existed".
+    static func snapshotBodies() -> [(Opcode, [UInt8], [UInt8])] {
+        func bytes(_ write: (inout ByteBuffer) -> Void) -> [UInt8] {
+            var buffer = ByteBuffer()
+            write(&buffer)
+            return Array(buffer.readableBytesView)
+        }
+        let open = bytes { SnapshotOpenRequest(namespace: "crm").encode(into: &$0) }
+        let opened = bytes {
+            SnapshotOpenResponse(snapshotID: 7, lsn: 1_200, version: 88, episodicPosition: 4_096, holdSecondsMax: 600, chunkBytesMax: 1 << 20).encode(into: &$0)
+        }
+        let read = bytes { SnapshotReadRequest(snapshotID: 7, stream: .leads, chunkIndex: 0).encode(into: &$0) }
+        let chunk = bytes { buffer in
+            let flagsIndex = SnapshotChunk.writeHeader(chunkIndex: 0, into: &buffer)
+            for row in [Array("row one".utf8), Array("second row".utf8)] {
+                buffer.writeInteger(UInt32(row.count), endianness: .little)
+                buffer.writeBytes(row)
+            }
+            SnapshotChunk.patch(&buffer, flagsIndex: flagsIndex, isEnd: true, rowCount: 2)
+        }
+        let close = bytes { SnapshotCloseRequest(snapshotID: 7).encode(into: &$0) }
+        return [(.snapshotOpen, open, opened), (.snapshotRead, read, chunk), (.snapshotClose, close, [1])]
     }
 }
 
