@@ -6,6 +6,7 @@ import Testing
     @Test func writesQueuedWhileTheWriterIsBusyFormOneBatch() async throws {
         try await withStore { store, _ in
             let gate = BlockingCommand.Gate()
+            defer { gate.open() }
             let blocker = Task { try await store.write(BlockingCommand(gate: gate)) }
             try await gate.waitUntilEntered()
             let before = store.statistics
@@ -18,7 +19,7 @@ import Testing
                 }
                 try await waitUntil { store.statistics.queueDepth >= 10 }
                 queued.withLock { $0 = store.statistics.queueDepth }
-                gate.release.signal()
+                gate.open()
                 var versions: [UInt64] = []
                 for try await version in group { versions.append(version) }
                 #expect(Set(versions).count == 10)
@@ -38,6 +39,7 @@ import Testing
         limits.batchCountMax = 2
         try await withStore(limits: limits) { store, _ in
             let gate = BlockingCommand.Gate()
+            defer { gate.open() }
             let blocker = Task { try await store.write(BlockingCommand(gate: gate)) }
             try await gate.waitUntilEntered()
             let waiting = (0..<4).map { index in
@@ -47,7 +49,7 @@ import Testing
             let rejected = await engramError { _ = try await store.write(LongTermPut(namespace: crm, key: bytes("extra"), value: [])) }
             #expect(rejected == EngramError(.busy, "the writer queue is full (4 writes); retry shortly"))
             #expect(store.statistics.busyRejectionCount == 1)
-            gate.release.signal()
+            gate.open()
             try await blocker.value
             for task in waiting { _ = try await task.value }
             let extra = try await store.write(LongTermPut(namespace: crm, key: bytes("extra"), value: []))
@@ -58,13 +60,14 @@ import Testing
     @Test func aFailedPreconditionFailsOnlyItsOwnWrite() async throws {
         try await withStore { store, _ in
             let gate = BlockingCommand.Gate()
+            defer { gate.open() }
             let blocker = Task { try await store.write(BlockingCommand(gate: gate)) }
             try await gate.waitUntilEntered()
             let good = Task { try await store.write(LongTermPut(namespace: crm, key: bytes("a"), value: bytes("1"))) }
             let conflicting = Task { try await store.write(LongTermPut(namespace: crm, key: bytes("b"), value: bytes("2"), expectedVersion: 99)) }
             let alsoGood = Task { try await store.write(LongTermPut(namespace: crm, key: bytes("c"), value: bytes("3"))) }
             try await waitUntil { store.statistics.queueDepth >= 3 }
-            gate.release.signal()
+            gate.open()
             try await blocker.value
             _ = try await good.value
             _ = try await alsoGood.value
@@ -117,6 +120,7 @@ import Testing
         defer { directory.remove() }
         let store = try EngramStore.open(StoreConfiguration(directory: directory.path))
         let gate = BlockingCommand.Gate()
+        defer { gate.open() }
         let blocker = Task { try await store.write(BlockingCommand(gate: gate)) }
         try await gate.waitUntilEntered()
         let writes = (0..<20).map { index in
@@ -124,7 +128,7 @@ import Testing
         }
         try await waitUntil { store.statistics.queueDepth >= 20 }
         let closer = Task.detached { store.close() }
-        gate.release.signal()
+        gate.open()
         await closer.value
         try await blocker.value
         for write in writes { _ = try await write.value }

@@ -98,8 +98,11 @@ import Testing
             // Operation i puts "i" unless i is a multiple of 4, which deletes. State after i:
             @Sendable func isDelete(_ index: Int) -> Bool { index % 4 == 0 }
             @Sendable func state(after index: Int) -> Int? { isDelete(index) ? nil : index }
-            let readers = Task.detached {
-                runThreads(2) { _ in
+            // Whatever happens below, the readers stop (a write that throws must not leave them
+            // spinning).
+            defer { done.store(true, ordering: .releasing) }
+            let readers = Task {
+                await runThreadsWithoutBlocking(2) { _ in
                     while !done.load(ordering: .acquiring) {
                         let floor = acknowledged.load(ordering: .acquiring)
                         let read: StoredValue?

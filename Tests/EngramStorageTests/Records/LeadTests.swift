@@ -72,6 +72,7 @@ import Testing
     @Test func uniquenessHoldsInsideOneBatch() async throws {
         try await withStore(limits: recordLimits()) { store, _ in
             let gate = BlockingCommand.Gate()
+            defer { gate.open() }
             let blocker = Task { try await store.write(BlockingCommand(gate: gate)) }
             try await gate.waitUntilEntered()
             let first = Task { try await store.write(LeadUpsert(namespace: crm, id: ann, email: "same@x.io", score: 1, status: "new")) }
@@ -79,7 +80,7 @@ import Testing
             let second = Task { try await store.write(LeadUpsert(namespace: crm, id: bob, email: "SAME@x.io", score: 1, status: "new")) }
             try await waitUntil { store.statistics.queueDepth == 2 }
             let batchesBefore = store.statistics.batchCount
-            gate.release.signal()
+            gate.open()
             try await blocker.value
             _ = try await first.value
             let error = await engramError { _ = try await second.value }

@@ -15,6 +15,14 @@ struct BlockingCommand: WriteCommand {
         func waitUntilEntered() async throws {
             try await waitUntil { entered.load(ordering: .acquiring) }
         }
+
+        /// Lets the writer go if the test has not already: every test defers it, so a test that
+        /// fails early (a `waitUntil` timing out on a starved machine) does not leave the writer
+        /// held, and the store's `close()` then blocking a pool thread for ever.
+        func open() {
+            if !opened.exchange(true, ordering: .acquiringAndReleasing) { release.signal() }
+        }
+        private let opened = Atomic<Bool>(false)
     }
 
     let gate: Gate
