@@ -27,7 +27,7 @@ import Testing
 
     @Test func memoryStaysBoundedStalledConnectionsCloseAndOthersAreServed() async throws {
         let arguments = ["--connections-max", "\(Self.connectionsMax)", "--slow-reader-bytes-max", "\(Self.slowReaderBytesMax)",
-                         "--slow-reader-timeout-ms", "600", "--idle-timeout-ms", "2000", "--hello-timeout-ms", "800"]
+                         "--slow-reader-timeout-ms", "600", "--idle-timeout-ms", "4000", "--hello-timeout-ms", "3000"]
         try await withServer(arguments: arguments) { server in
             let setup = EngramClient(server.clientConfiguration(connections: 1))
             let large = (0..<Self.largeValueBytes).map { UInt8(truncatingIfNeeded: $0 &* 31) }

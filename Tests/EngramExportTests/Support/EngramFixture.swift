@@ -27,6 +27,10 @@ final class EngramFixture: Sendable {
 
     static func start(namespace: String = "crm", limits: Limits = .default, serverLimits: ServerLimits = .default) async throws -> EngramFixture {
         let directory = try makeTemporaryDirectory(prefix: "engram-export-store")
+        // No background consolidation: a pass writes (engagement summaries, expiry), and the tests
+        // compare exports of a store that only they change.
+        var limits = limits
+        limits.consolidationIntervalMilliseconds = 0
         let store = try EngramStore.open(StoreConfiguration(directory: directory, limits: limits))
         var logger = Logger(label: "engramd-test")
         logger.logLevel = .critical
