@@ -112,7 +112,7 @@ struct Delete: AsyncParsableCommand {
             existed = try await client.delete(namespace: options.resolvedNamespace, key: Array(key.utf8), expectedVersion: expect, durability: applied ? .applied : nil)
         }
         guard existed else { try notFound(options, key) }
-        print(options.json ? JSON.object([("key", .string(key)), ("deleted", .bool(true))]).description : "OK (deleted)")
+        printDeleted("key", key, options)
     }
 }
 

@@ -110,7 +110,7 @@ struct LeadDeleteCommand: AsyncParsableCommand {
         var existed = false
         try await options.run { (client) throws(EngramClientError) in existed = try await client.leadDelete(namespace: options.resolvedNamespace, id: leadID) }
         guard existed else { try notFound(options, id) }
-        print(options.json ? JSON.object([("id", .string(id)), ("deleted", .bool(true))]).description : "OK (deleted)")
+        printDeleted("id", id, options)
     }
 }
 
@@ -182,7 +182,7 @@ struct CampaignDeleteCommand: AsyncParsableCommand {
         var existed = false
         try await options.run { (client) throws(EngramClientError) in existed = try await client.campaignDelete(namespace: options.resolvedNamespace, id: campaignID) }
         guard existed else { try notFound(options, id) }
-        print(options.json ? JSON.object([("id", .string(id)), ("deleted", .bool(true))]).description : "OK (deleted)")
+        printDeleted("id", id, options)
     }
 }
 

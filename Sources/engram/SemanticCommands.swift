@@ -91,7 +91,7 @@ struct SemanticDelete: AsyncParsableCommand {
             existed = try await client.semanticDelete(namespace: options.resolvedNamespace, id: id)
         }
         guard existed else { try notFound(options, id.description) }
-        print(options.json ? JSON.object([("id", .string(id.description)), ("deleted", .bool(true))]).description : "OK (deleted)")
+        printDeleted("id", id.description, options)
     }
 }
 

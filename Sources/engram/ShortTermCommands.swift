@@ -82,7 +82,7 @@ struct ShortTermDelete: AsyncParsableCommand {
             existed = try await client.shortTermDelete(namespace: options.resolvedNamespace, key: Array(key.utf8))
         }
         guard existed else { try notFound(options, key) }
-        print(options.json ? JSON.object([("key", .string(key)), ("deleted", .bool(true))]).description : "OK (deleted)")
+        printDeleted("key", key, options)
     }
 }
 
