@@ -63,21 +63,28 @@ struct ExportFailureTests {
         }
         try await DataSet.writeAll(updates, to: engram.store)
 
+        // A reader holds the old tables, so the export's swap (DROP SCHEMA engram) waits for it:
+        // the export is then stopped at the most delicate point, every COPY done inside its
+        // transaction and the swap begun, however fast this machine loads the rows.
+        let reader = try await Answers.connect(postgres.settings)
+        try await Answers.execute(reader, "BEGIN")
+        try await Answers.execute(reader, "LOCK TABLE engram.export_runs IN ACCESS SHARE MODE")
         let log = engram.directory + ".export.log"
         defer { unlink(log) }
         let pid = try Self.spawnExport(["--port", "\(engram.port)", "--namespace", engram.namespace.name, "--postgres", postgres.url, "--mode", "full", "--no-progress"], log: log)
-        // Kill it while it is loading: once PostgreSQL shows its COPY running.
-        var sawCopy = false
-        for _ in 0..<600 {
-            if try await Answers.integer(connection, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY%' AND state = 'active'") > 0 {
-                sawCopy = true
+        var sawSwapWaiting = false
+        for _ in 0..<2_500 {
+            if try await Answers.integer(connection, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'DROP SCHEMA IF EXISTS engram CASCADE%' AND wait_event_type = 'Lock'") > 0 {
+                sawSwapWaiting = true
                 break
             }
             try await Task.sleep(for: .milliseconds(20))
         }
         kill(pid, SIGKILL)
         #expect(Self.wait(pid) == 128 + SIGKILL)
-        #expect(sawCopy, "the export never reached its COPY: \((try? readFile(log)) ?? "")")
+        #expect(sawSwapWaiting, "the export never reached its swap: \((try? readFile(log)) ?? "")")
+        try await Answers.execute(reader, "ROLLBACK")
+        try await reader.close()
         // PostgreSQL rolls the transaction back when it sees the connection gone.
         for _ in 0..<500 where try await Answers.integer(connection, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()") > 0 {
             try await Task.sleep(for: .milliseconds(20))

@@ -102,6 +102,11 @@ enum Answers {
         return contents
     }
 
+    /// Runs one statement that answers no rows the test reads (BEGIN, ROLLBACK, LOCK).
+    static func execute(_ connection: PostgresConnection, _ sql: String) async throws {
+        _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+    }
+
     static func integer(_ connection: PostgresConnection, _ sql: String) async throws -> Int64 {
         let rows = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
         for try await value in rows.decode(Int64.self) { return value }
