@@ -30,6 +30,18 @@ struct ExportThroughputTests {
         #expect(live.rowsWritten == expectedRows)
         print("export bench: into PostgreSQL: \(live.line)")
 
+        // The peer, in the same cluster and run: psql's \copy of the exported lead rows from CSV
+        // into a table of the same columns (no partitions, no indexes, as a plain \copy runs).
+        let csvPath = engram.directory + ".leads.csv"
+        defer { unlink(csvPath) }
+        try postgres.psql(["-c", "\\copy (SELECT * FROM engram.leads) TO '\(csvPath)' CSV"])
+        try postgres.psql(["-c", "CREATE TABLE public.copy_peer (LIKE engram.leads)"])
+        let copyStarted = ExportClockForTests.wallMicroseconds()
+        try postgres.psql(["-c", "\\copy public.copy_peer FROM '\(csvPath)' CSV"])
+        let copySeconds = Double(ExportClockForTests.wallMicroseconds() - copyStarted) / 1e6
+        #expect(try postgres.psql(["-Atc", "SELECT count(*) FROM public.copy_peer"]) == "\(leadCount)\n")
+        print("export bench: psql \\copy of \(leadCount) lead rows from CSV in \(copySeconds) s (\(Int(Double(leadCount) / copySeconds)) rows/s)")
+
         let sqlPath = engram.directory + ".sql"
         defer { unlink(sqlPath) }
         var toFile = configuration
