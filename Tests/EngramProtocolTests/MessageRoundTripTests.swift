@@ -174,6 +174,20 @@ import Testing
         #expect(hexText(event.record) == ["01000000", "00112233445566778899aabbccddeeff", "00a493d600000000", "0700000000000000", "64000000280000000a00000002000000"].joined())
     }
 
+    /// The counted length a response page reserves is the record's, for every field size, empty
+    /// or multi-byte, and the record written into a page is the record.
+    @Test func leadRecordByteCountIsTheRecordsLength() {
+        let texts = ["", "a", "Ann@Example.com", "Zoë Ångström", "東京支社", String(repeating: "x", count: 300)]
+        for (index, text) in texts.enumerated() {
+            let other = texts[(index + 1) % texts.count]
+            let lead = WireLead(id: Self.id, email: text, name: other, company: text, source: other, category: text, score: UInt8(index), status: other, metadata: Array(repeating: UInt8(ascii: "7"), count: index * 100), createdAtMicroseconds: Int64(index), updatedAtMicroseconds: 9, version: UInt64(index))
+            #expect(lead.recordByteCount == lead.record.count, "\(text)")
+            var page = ByteBuffer()
+            lead.writeRecord(into: &page)
+            #expect(Array(page.readableBytesView) == lead.record)
+        }
+    }
+
     @Test func factIDsPrintAndParseAsUUIDText() {
         #expect(Self.id.description == "00010203-0405-0607-0809-0a0b0c0d0e0f")
         #expect(FactID("00010203-0405-0607-0809-0a0b0c0d0e0f") == Self.id)

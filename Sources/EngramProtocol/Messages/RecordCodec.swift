@@ -7,9 +7,9 @@ enum RecordCodec {
         buffer.writeString(text)
     }
 
-    static func readText(_ reader: inout BodyReader, _ field: String) throws(ProtocolError) -> String {
-        let length = Int(try reader.read(UInt16.self, "\(field) length"))
-        return try reader.readString(length, field)
+    static func readText(_ reader: inout BodyReader, _ field: @autoclosure () -> String) throws(ProtocolError) -> String {
+        let length = Int(try reader.read(UInt16.self, "\(field()) length"))
+        return try reader.readString(length, field())
     }
 
     static func checkFormat(_ reader: inout BodyReader, reservedBytes: Int, _ what: String) throws(ProtocolError) {
@@ -31,6 +31,12 @@ enum RecordCodec {
 
     static func writeRecord(_ record: [UInt8], into buffer: inout ByteBuffer) {
         buffer.writeValue(record)
+    }
+
+    /// `[u32 length][record]` for a lead, written straight into the buffer.
+    static func writeRecord(_ lead: WireLead, into buffer: inout ByteBuffer) {
+        buffer.writeInteger(UInt32(truncatingIfNeeded: lead.recordByteCount), endianness: .little)
+        lead.writeRecord(into: &buffer)
     }
 
     static func writeOptionalText(_ text: String?, into buffer: inout ByteBuffer) {

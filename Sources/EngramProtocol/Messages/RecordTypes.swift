@@ -40,6 +40,19 @@ public struct WireLead: Sendable, Hashable {
     /// The record bytes: format 1.
     public var record: [UInt8] {
         var buffer = ByteBuffer()
+        buffer.reserveCapacity(recordByteCount)
+        writeRecord(into: &buffer)
+        return Array(buffer.readableBytesView)
+    }
+
+    /// The length of `record`, counted without building it: 44 fixed bytes, six texts of
+    /// `[u16 length][UTF-8]` and the metadata as `[u32 length][bytes]`.
+    public var recordByteCount: Int {
+        44 + 6 * 2 + email.utf8.count + name.utf8.count + company.utf8.count + source.utf8.count + category.utf8.count + status.utf8.count + 4 + metadata.count
+    }
+
+    /// Appends `record` to `buffer`, as a response page does for each lead, with no array between.
+    public func writeRecord(into buffer: inout ByteBuffer) {
         buffer.writeInteger(UInt8(1))
         buffer.writeInteger(score)
         buffer.writeInteger(UInt16(0), endianness: .little)
@@ -47,9 +60,13 @@ public struct WireLead: Sendable, Hashable {
         buffer.writeInteger(version, endianness: .little)
         buffer.writeInteger(createdAtMicroseconds, endianness: .little)
         buffer.writeInteger(updatedAtMicroseconds, endianness: .little)
-        for text in [email, name, company, source, category, status] { RecordCodec.writeText(text, into: &buffer) }
+        RecordCodec.writeText(email, into: &buffer)
+        RecordCodec.writeText(name, into: &buffer)
+        RecordCodec.writeText(company, into: &buffer)
+        RecordCodec.writeText(source, into: &buffer)
+        RecordCodec.writeText(category, into: &buffer)
+        RecordCodec.writeText(status, into: &buffer)
         buffer.writeValue(metadata)
-        return Array(buffer.readableBytesView)
     }
 
     static func decode(_ reader: inout BodyReader) throws(ProtocolError) -> WireLead {
@@ -60,10 +77,15 @@ public struct WireLead: Sendable, Hashable {
         let version = try reader.read(UInt64.self, "lead version")
         let created = try reader.read(Int64.self, "lead created_at")
         let updated = try reader.read(Int64.self, "lead updated_at")
-        var texts: [String] = []
-        for field in ["email", "name", "company", "source", "category", "status"] { texts.append(try RecordCodec.readText(&reader, "lead \(field)")) }
+        // Each field named by a literal: the names are formatted only for an error.
+        let email = try RecordCodec.readText(&reader, "lead email")
+        let name = try RecordCodec.readText(&reader, "lead name")
+        let company = try RecordCodec.readText(&reader, "lead company")
+        let source = try RecordCodec.readText(&reader, "lead source")
+        let category = try RecordCodec.readText(&reader, "lead category")
+        let status = try RecordCodec.readText(&reader, "lead status")
         let metadata = try reader.readValue("lead metadata")
-        return WireLead(id: id, email: texts[0], name: texts[1], company: texts[2], source: texts[3], category: texts[4], score: score, status: texts[5], metadata: metadata, createdAtMicroseconds: created, updatedAtMicroseconds: updated, version: version)
+        return WireLead(id: id, email: email, name: name, company: company, source: source, category: category, score: score, status: status, metadata: metadata, createdAtMicroseconds: created, updatedAtMicroseconds: updated, version: version)
     }
 }
 

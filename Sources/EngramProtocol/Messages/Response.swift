@@ -152,10 +152,12 @@ public enum Response: Sendable, Hashable {
         case .followEnd(let nextPosition):
             buffer.writeInteger(nextPosition, endianness: .little)
         case .lead(let lead):
-            RecordCodec.writeRecord(lead.record, into: &buffer)
+            RecordCodec.writeRecord(lead, into: &buffer)
         case .leadPage(let leads, let cursor):
             buffer.writeInteger(UInt32(leads.count), endianness: .little)
-            for lead in leads { RecordCodec.writeRecord(lead.record, into: &buffer) }
+            // One reservation for the page, rather than a reallocation every few leads.
+            buffer.reserveCapacity(minimumWritableBytes: leads.reduce(1 + (cursor?.count ?? 0)) { $0 + 4 + $1.recordByteCount })
+            for lead in leads { RecordCodec.writeRecord(lead, into: &buffer) }
             buffer.writeInteger(UInt8(truncatingIfNeeded: cursor?.count ?? 0))
             buffer.writeBytes(cursor ?? [])
         case .campaign(let campaign):

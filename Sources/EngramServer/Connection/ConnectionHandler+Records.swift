@@ -70,7 +70,7 @@ extension ConnectionHandler {
         var bytes = 0
         for lead in page.leads {
             let wire = WireLead(lead)
-            let size = 4 + wire.record.count
+            let size = 4 + wire.recordByteCount
             if !leads.isEmpty && bytes + size > budget {
                 let last = page.leads[leads.count - 1]
                 return .leadPage(leads: leads, cursor: LeadCursor(order: order, score: last.score, createdAtMicroseconds: last.createdAtMicroseconds, id: last.id).bytes)
