@@ -29,7 +29,12 @@ final class CampaignSummaryFixture: @unchecked Sendable {
             let events = (0..<Self.eventsPerCampaign).map { minute in
                 CampaignMetricEvent(campaignID: id, timeMicroseconds: now - day + Int64(minute) * 60_000_000, sent: 10, opened: UInt32(random.next() % 6), clicked: UInt32(random.next() % 3), converted: UInt32(random.next() % 2))
             }
-            _ = try await store.write(CampaignMetricAppend(namespace: namespace, events: events), durability: .applied)
+            // In appends of at most the limit's events each (1,440 is over it).
+            let countMax = Limits.default.campaignMetricAppendCountMax
+            for first in stride(from: 0, to: events.count, by: countMax) {
+                let chunk = Array(events[first..<min(first + countMax, events.count)])
+                _ = try await store.write(CampaignMetricAppend(namespace: namespace, events: chunk), durability: .applied)
+            }
         }
     }
 
