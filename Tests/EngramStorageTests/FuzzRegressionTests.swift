@@ -97,6 +97,38 @@ import Testing
         #expect(again.tailCut == nil)
     }
 
+    /// A record whose flags were 0x8d (the compression bit and three unknown ones) with a valid
+    /// checksum was replayed as compressed: the reader tested bit 0 alone, and docs/STORAGE.md
+    /// says every other bit must be zero. Here the damaged record is the last segment's tail, so
+    /// recovery cuts it (nothing after it proves it was synced) instead of replaying it.
+    @Test func aRecordWithUnknownFlagsBesideTheCompressionBitIsDamage() throws {
+        let input = Self.hex("3186caa4000500000001000000000000000000000000000000018d0000000000000000000000caca000000000000ca000000000000000100000000000000c5c500008d000000000006")
+        #expect(input.withUnsafeBytes(FuzzEntryPoints.commitLog))
+        let fileSystem = MemoryFileSystem()
+        try fileSystem.createDirectory("/log")
+        var buffer = ByteWriter()
+        buffer.reserve(CommitLogFormat.headerBytes)
+        buffer.write(contentsOf: bytes("payload"))
+        let log = try CommitLog.recover(directory: "/log", fileSystem: fileSystem, segmentBytes: 4_096, recordBytesMax: 4_096, appliedLSN: 0) { _ in }.log
+        try log.append(kind: .batch, buffer: &buffer)
+        try log.sync()
+        log.close()
+        // Set an unknown flag bit beside bit 0 and make the checksum right again.
+        let path = "/log/" + CommitLogFormat.segmentName(firstLSN: 1)
+        var file = try #require(fileSystem.contents(of: path))
+        file[CommitLogFormat.flagsOffset] = CommitLogFormat.flagCompressed | 0x80
+        let length = Int(UInt32(file[4]) | UInt32(file[5]) << 8 | UInt32(file[6]) << 16 | UInt32(file[7]) << 24)
+        let crc = CRC32C.mask(file.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[4..<(CommitLogFormat.headerBytes + length)])) })
+        withUnsafeBytes(of: crc.littleEndian) { for index in 0..<4 { file[index] = $0[index] } }
+        try fileSystem.setContents(file, of: path)
+        var replayed: [UInt64] = []
+        let recovered = try CommitLog.recover(directory: "/log", fileSystem: fileSystem, segmentBytes: 4_096, recordBytesMax: 4_096, appliedLSN: 0) { replayed.append($0.lsn) }
+        #expect(replayed.isEmpty)
+        #expect(recovered.tailCut?.offset == 0)
+        #expect(recovered.tailCut?.reason == "unknown flags 129")
+        recovered.log.close()
+    }
+
     /// The converse the same rule closes: LSNs missing past the checkpoint, before the first
     /// segment, may have been acknowledged, so recovery refuses instead of going on after them.
     @Test func aLogWhoseFirstSegmentStartsPastTheCheckpointIsCorrupt() throws {

@@ -52,14 +52,16 @@ final class SegmentReader {
         guard lsn == expectedLSN else {
             return .damaged("LSN \(lsn) where \(expectedLSN) was expected")
         }
+        // Bit 0 is the only flag; any other bit set is damage, with bit 0 or without it.
+        let flags = header[CommitLogFormat.flagsOffset]
+        guard flags & ~CommitLogFormat.flagCompressed == 0 else { return .damaged("unknown flags \(flags)") }
         let payload: [UInt8]
-        if header[CommitLogFormat.flagsOffset] & CommitLogFormat.flagCompressed != 0 {
+        if flags == CommitLogFormat.flagCompressed {
             guard let decompressed = Self.decompress(record, recordBytesMax: recordBytesMax) else {
                 return .damaged("a compressed payload that does not decompress")
             }
             payload = decompressed
         } else {
-            guard header[CommitLogFormat.flagsOffset] == 0 else { return .damaged("unknown flags \(header[CommitLogFormat.flagsOffset])") }
             payload = Array(record[headerBytes...])
         }
         let result = CommitLogRecord(lsn: lsn, kind: kind, payload: payload, file: segment.path, offset: offset)
