@@ -70,7 +70,9 @@ public enum PeerShapes {
                     var histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: LoadLimits.latencyMicrosecondsMax, numberOfSignificantValueDigits: .three)
                     var errors = 0
                     var index = 0
-                    while MonotonicClock.nanoseconds() < end {
+                    // At least one request a client, however late the task starts: a shape that
+                    // measured nothing would print a rate of 0 and a p99 of 0 as if they were figures.
+                    repeat {
                         let sent = MonotonicClock.nanoseconds()
                         do throws(EngramClientError) {
                             try await body(clientIndex, index)
@@ -79,7 +81,7 @@ public enum PeerShapes {
                             errors += 1
                         }
                         index += 1
-                    }
+                    } while MonotonicClock.nanoseconds() < end
                     return (histogram, errors)
                 }
             }
