@@ -87,12 +87,12 @@ struct ConnectionOptions: ParsableArguments {
     }
 }
 
-/// Exits with 1 after printing "(not found)".
 /// A delete's answer: `OK (deleted)`, or `{"<field>": "<name>", "deleted": true}` with --json.
 func printDeleted(_ field: String, _ name: String, _ options: ConnectionOptions) {
     print(options.json ? JSON.object([(field, .string(name)), ("deleted", .bool(true))]).description : "OK (deleted)")
 }
 
+/// Exits with 1 after printing "(not found)".
 func notFound(_ options: ConnectionOptions, _ what: String) throws -> Never {
     if options.json {
         print(JSON.object([("error", .string("notFound")), ("message", .string(what))]))

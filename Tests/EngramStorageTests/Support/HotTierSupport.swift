@@ -78,23 +78,12 @@ func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
 /// `pthread_join` while the threads they wait for need async work to finish would stop every test.
 func runThreadsWithoutBlocking(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) async {
     final class Finished: Sendable { let count = Atomic<Int>(0) }
-    final class Context: @unchecked Sendable {
-        let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-    }
     let finished = Finished()
     for index in 0..<count {
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(Context {
+        startThread(name: "test thread \(index)") {
             body(index)
             finished.count.add(1, ordering: .releasing)
-        }).toOpaque()
-        let rc = pthread_create(&thread, nil, { argument in
-            Unmanaged<Context>.fromOpaque(argument!).takeRetainedValue().run()
-            return nil
-        }, context)
-        precondition(rc == 0, "pthread_create failed with \(rc)")
-        pthread_detach(thread)
+        }
     }
     while finished.count.load(ordering: .acquiring) < count { try? await Task.sleep(for: .milliseconds(1)) }
 }
