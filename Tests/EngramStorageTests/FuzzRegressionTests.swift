@@ -117,9 +117,9 @@ import Testing
         let path = "/log/" + CommitLogFormat.segmentName(firstLSN: 1)
         var file = try #require(fileSystem.contents(of: path))
         file[CommitLogFormat.flagsOffset] = CommitLogFormat.flagCompressed | 0x80
-        let length = Int(UInt32(file[4]) | UInt32(file[5]) << 8 | UInt32(file[6]) << 16 | UInt32(file[7]) << 24)
-        let crc = CRC32C.mask(file.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[4..<(CommitLogFormat.headerBytes + length)])) })
-        withUnsafeBytes(of: crc.littleEndian) { for index in 0..<4 { file[index] = $0[index] } }
+        // Only this record: the segment's preallocated zeros after it stay zeros.
+        let recordEnd = CommitLogFormat.headerBytes + Int(FuzzChecksums.u32(file, at: 4))
+        FuzzChecksums.storeMaskedChecksum(of: 4..<recordEnd, in: &file, at: 0)
         try fileSystem.setContents(file, of: path)
         var replayed: [UInt64] = []
         let recovered = try CommitLog.recover(directory: "/log", fileSystem: fileSystem, segmentBytes: 4_096, recordBytesMax: 4_096, appliedLSN: 0) { replayed.append($0.lsn) }
