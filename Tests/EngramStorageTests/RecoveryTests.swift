@@ -55,6 +55,62 @@ import Testing
         #expect(after > versions.max()!)
     }
 
+    /// Issue 14: a crash during replay, then recovery again. Replay's transactions must not reuse
+    /// a page of the restored checkpoint's tree: the next open restores that checkpoint's meta
+    /// pages again and reads its tree. Without a pin on the restored snapshot while replay runs,
+    /// LMDB reuses the pages the first replay transactions free (from the third one on) and the
+    /// store no longer opens (`MDB_CORRUPTED`, `MDB_PAGE_NOTFOUND`, or a wrong LSN).
+    @Test func aCrashDuringReplayLeavesAStoreTheNextOpenRecovers() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let countA = 300
+        let countB = 2_000
+        func key(_ index: Int, _ suffix: String) -> [UInt8] { bytes("k" + String(String(index + 10_000).dropFirst()) + suffix) }
+        func value(_ round: Int, _ index: Int) -> [UInt8] { [UInt8](repeating: UInt8(truncatingIfNeeded: round * 7 + index), count: 500) }
+        // The checkpointed tree holds the `a` keys; every record past the checkpoint inserts a `b`
+        // key among them, so replay rewrites (and frees) the checkpointed leaves, and only the
+        // checkpointed tree holds the `a` keys: replay never writes them again. There are enough
+        // `b` records that replay uses up the pages free before the checkpoint.
+        var limits = Self.quietLimits()
+        limits.mapBytes = 256 << 20
+        limits.checkpointLogBytes = 64 << 20
+        limits.checkpointLMDBGrowthBytes = 64 << 20
+        let first = try open(directory, limits: limits)
+        var versionsA: [UInt64] = []
+        for index in 0..<countA { versionsA.append(try await first.write(LongTermPut(namespace: crm, key: key(index * countB / countA, "a"), value: value(1, index)))) }
+        first.close()
+        let second = try open(directory, limits: limits)
+        #expect(second.recovery.recordsReplayed == 0)
+        var versionsB: [UInt64] = []
+        for index in 0..<countB { versionsB.append(try await second.write(LongTermPut(namespace: crm, key: key(index, "b"), value: value(2, index)))) }
+        second.simulateCrash()
+
+        #expect(second.statistics.checkpointCount == 0, "a checkpoint past the first would leave less to replay")
+        var interrupted = StoreConfiguration(directory: directory.path, limits: limits)
+        interrupted.replayInterruptionRecordCount = countB * 3 / 4
+        #expect(throws: EngramError(.closed, "recovery interrupted after replaying \(countB * 3 / 4) records (a test's simulated crash)")) {
+            try EngramStore.open(interrupted).close()
+        }
+
+        let recovered = try open(directory, limits: limits)
+        defer { recovered.close() }
+        #expect(recovered.recovery.recordsReplayed == countB)
+        for index in 0..<countA {
+            #expect(try recovered.longTermGet(namespace: crm, key: key(index * countB / countA, "a")) == StoredValue(version: versionsA[index], bytes: value(1, index)))
+        }
+        for index in 0..<countB {
+            #expect(try recovered.longTermGet(namespace: crm, key: key(index, "b")) == StoredValue(version: versionsB[index], bytes: value(2, index)))
+        }
+        var scanned = 0
+        var after: [UInt8]? = nil
+        repeat {
+            let page = try recovered.longTermScan(namespace: crm, after: after, limit: 1_000)
+            scanned += page.entries.count
+            after = page.resumeAfter
+        } while after != nil
+        #expect(scanned == countA + countB)
+    }
+
     /// A power cut can leave LMDB's newer meta page naming pages that never reached the disk, and
     /// pages written after the checkpoint half-written. Recovery must not trust either: it writes
     /// the checkpointed meta pages back and replays the log.

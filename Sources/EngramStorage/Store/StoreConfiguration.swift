@@ -11,6 +11,10 @@ public struct StoreConfiguration: Sendable {
     public var eventHandler: (@Sendable (StoreEvent) -> Void)?
     /// The hot tier's time, for TTLs; tests put a `HotTierManualClock` here.
     public var hotTierClock: any HotTierClock
+    /// For the recovery tests: stop replaying after this many log records and end the open as a
+    /// `kill -9` would at that moment (no checkpoint, LMDB's pages left as they are), throwing
+    /// `.closed`. A crash in the middle of recovery must leave a store that the next open recovers.
+    var replayInterruptionRecordCount: Int? = nil
 
     public init(directory: String, limits: Limits = .default, fileSystem: any FileSystem = PosixFileSystem(), eventHandler: (@Sendable (StoreEvent) -> Void)? = nil, hotTierClock: any HotTierClock = HotTierCoarseClock()) {
         self.directory = directory

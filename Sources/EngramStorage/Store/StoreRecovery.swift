@@ -25,6 +25,28 @@ enum StoreRecovery {
         }
 
         let environment = try LMDBEnvironment(directory: lmdbDirectory, mapBytes: limits.mapBytes, readersMax: limits.lmdbReadersMax, databasesMax: limits.lmdbDatabasesMax)
+        // The pin on the restored checkpoint, taken before the first write transaction and held
+        // until recovery's own checkpoint is durable: without it, replay's transactions would reuse
+        // the checkpointed tree's pages (LMDB reuses a page two transactions after the one that
+        // freed it), and a crash during replay would leave a checkpoint whose tree was overwritten.
+        // docs/STORAGE.md, "Recovery", step 2.
+        let restoredPin = checkpoint == nil ? nil : try environment.beginPinnedRead()
+        do throws(EngramError) {
+            let opened = try openAndReplay(configuration, checkpoint: checkpoint, environment: environment, hotTier: hotTier)
+            restoredPin?.abort()
+            return opened
+        } catch {
+            restoredPin?.abort()
+            throw error
+        }
+    }
+
+    /// Steps 2 to 4 of recovery, with the restored checkpoint pinned by the caller.
+    private static func openAndReplay(_ configuration: StoreConfiguration, checkpoint: Checkpoint?, environment: LMDBEnvironment, hotTier: HotTier) throws(EngramError) -> Opened {
+        let directory = configuration.directory
+        let fileSystem = configuration.fileSystem
+        let limits = configuration.limits
+        let logDirectory = Path.join(directory, StoreLayout.logDirectory)
         let tables = try openTables(environment)
         guard environment.maxKeyBytes >= Limits.lmdbKeyBytesMax else {
             throw EngramError(.limitsInvalid, "this LMDB build accepts keys of \(environment.maxKeyBytes) bytes, the limits assume \(Limits.lmdbKeyBytesMax)")
@@ -41,6 +63,7 @@ enum StoreRecovery {
         for cut in episodic.report.tailCuts { configuration.eventHandler?(.episodicTailCut(cut)) }
         let lifecycle = LifecycleState(hotTier: hotTier)
         var replayer = Replayer(environment: environment, tables: tables, limits: limits, versionCounter: state.versions, episodicLog: episodic.log, lifecycle: lifecycle)
+        replayer.interruptionRecordCount = configuration.replayInterruptionRecordCount
         let recovery = try CommitLog.recover(
             directory: logDirectory, fileSystem: fileSystem, segmentBytes: limits.commitLogSegmentBytes,
             recordBytesMax: limits.batchBytesMax + Limits.commitLogOverheadBytes + limits.batchCountMax * 64,
@@ -117,6 +140,8 @@ struct Replayer {
     private(set) var lastAppliedLSN: UInt64?
     private(set) var recordsReplayed = 0
     private(set) var batchesRolledBack = 0
+    /// `StoreConfiguration.replayInterruptionRecordCount`: the tests' simulated crash in replay.
+    var interruptionRecordCount: Int?
 
     init(environment: LMDBEnvironment, tables: Tables, limits: Limits, versionCounter: UInt64, episodicLog: EpisodicLog, lifecycle: LifecycleState) {
         self.lifecycle = lifecycle
@@ -128,6 +153,9 @@ struct Replayer {
     }
 
     mutating func accept(_ record: CommitLogRecord) throws(EngramError) {
+        if let interruptionRecordCount, recordsReplayed >= interruptionRecordCount {
+            throw EngramError(.closed, "recovery interrupted after replaying \(recordsReplayed) records (a test's simulated crash)")
+        }
         recordsReplayed += 1
         switch record.kind {
         case .rollback:
