@@ -55,11 +55,12 @@ import Testing
         #expect(after > versions.max()!)
     }
 
-    /// Issue 14: a crash during replay, then recovery again. Replay's transactions must not reuse
-    /// a page of the restored checkpoint's tree: the next open restores that checkpoint's meta
-    /// pages again and reads its tree. Without a pin on the restored snapshot while replay runs,
-    /// LMDB reuses the pages the first replay transactions free (from the third one on) and the
-    /// store no longer opens (`MDB_CORRUPTED`, `MDB_PAGE_NOTFOUND`, or a wrong LSN).
+    /// Issue 14: a crash during replay, then recovery again. In the layout before issue 14, replay
+    /// committed each record to LMDB unsynced while only a pin-less restored checkpoint stood
+    /// behind it, and LMDB reused the checkpointed tree's pages: the next open failed ("LMDB holds
+    /// LSN 0 but the checkpoint names 300" before the fix). Now replay changes LMDB only by whole,
+    /// synced checkpoints (here several, with small write buffers), so the interrupted replay
+    /// leaves LMDB at one of them and the next open replays the rest.
     @Test func aCrashDuringReplayLeavesAStoreTheNextOpenRecovers() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
@@ -74,27 +75,30 @@ import Testing
         var limits = Self.quietLimits()
         limits.mapBytes = 256 << 20
         limits.checkpointLogBytes = 64 << 20
-        limits.checkpointLMDBGrowthBytes = 64 << 20
+        var replayLimits = limits
+        replayLimits.writeBufferBytesMax = 256 << 10
         let first = try open(directory, limits: limits)
         var versionsA: [UInt64] = []
         for index in 0..<countA { versionsA.append(try await first.write(LongTermPut(namespace: crm, key: key(index * countB / countA, "a"), value: value(1, index)))) }
         first.close()
         let second = try open(directory, limits: limits)
         #expect(second.recovery.recordsReplayed == 0)
+        let checkpointsAtOpen = second.statistics.checkpointCount
         var versionsB: [UInt64] = []
         for index in 0..<countB { versionsB.append(try await second.write(LongTermPut(namespace: crm, key: key(index, "b"), value: value(2, index)))) }
+        #expect(second.statistics.checkpointCount == checkpointsAtOpen, "a checkpoint past open's would leave less to replay")
         second.simulateCrash()
 
-        #expect(second.statistics.checkpointCount == 0, "a checkpoint past the first would leave less to replay")
-        var interrupted = StoreConfiguration(directory: directory.path, limits: limits)
+        var interrupted = StoreConfiguration(directory: directory.path, limits: replayLimits)
         interrupted.replayInterruptionRecordCount = countB * 3 / 4
         #expect(throws: EngramError(.closed, "recovery interrupted after replaying \(countB * 3 / 4) records (a test's simulated crash)")) {
             try EngramStore.open(interrupted).close()
         }
 
-        let recovered = try open(directory, limits: limits)
+        let recovered = try open(directory, limits: replayLimits)
         defer { recovered.close() }
-        #expect(recovered.recovery.recordsReplayed == countB)
+        #expect(recovered.recovery.checkpointLSN > second.recovery.checkpointLSN, "the interrupted replay checkpointed on the way")
+        #expect(recovered.recovery.recordsReplayed + Int(recovered.recovery.checkpointLSN) == countB + Int(second.recovery.checkpointLSN))
         for index in 0..<countA {
             #expect(try recovered.longTermGet(namespace: crm, key: key(index * countB / countA, "a")) == StoredValue(version: versionsA[index], bytes: value(1, index)))
         }
@@ -111,38 +115,46 @@ import Testing
         #expect(scanned == countA + countB)
     }
 
-    /// A power cut can leave LMDB's newer meta page naming pages that never reached the disk, and
-    /// pages written after the checkpoint half-written. Recovery must not trust either: it writes
-    /// the checkpointed meta pages back and replays the log.
-    @Test func recoveryIgnoresLMDBStateNewerThanTheCheckpoint() async throws {
+    /// A store of the layout before issue 14 committed LMDB without syncs and kept its last
+    /// checkpoint's meta pages in a `checkpoint` file: after a power cut LMDB's own meta pages and
+    /// every page past the checkpointed tree may be garbage. Open converts it: it writes the
+    /// file's meta pages back, makes them LMDB's own with a synced commit, and removes the file.
+    @Test func aStoreOfTheEarlierLayoutIsConvertedFromItsCheckpointFile() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let store = try open(directory)
         for index in 0..<20 { _ = try await store.write(LongTermPut(namespace: crm, key: bytes("before\(index)"), value: [UInt8](repeating: 1, count: 500))) }
+        let appliedLSN = store.statistics.lastAppliedLSN
         store.close()
-        let checkpoint = try #require(try Checkpointer.read(directory: directory.path, fileSystem: PosixFileSystem()))
-        let store2 = try open(directory)
-        for index in 0..<200 { _ = try await store2.write(LongTermPut(namespace: crm, key: bytes("after\(index)"), value: [UInt8](repeating: 2, count: 500))) }
-        store2.simulateCrash()
-        // The checkpoint taken at the second open is the one recovery will use; scribble over
-        // both meta pages and every page beyond that checkpoint's last page.
-        let current = try #require(try Checkpointer.read(directory: directory.path, fileSystem: PosixFileSystem()))
-        #expect(current.lsn == checkpoint.lsn)
-        let lastPage = (0..<2).map { page in
-            current.metaPages.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: page * current.pageBytes + 136, as: UInt64.self)) }
-        }.max()!
-        let data = try PosixFileSystem().open(directory.appending("lmdb/data.mdb"), create: false)
+        // The checkpoint file the earlier layout would have written for this LMDB state.
+        let dataPath = directory.appending("lmdb/data.mdb")
+        let pageBytes = 4_096
+        let data = try PosixFileSystem().open(dataPath, create: false)
+        let metaPages = try data.read(byteCount: pageBytes * 2, at: 0)
+        let transaction = (0..<2).map { page in metaPages.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: page * pageBytes + Checkpoint.lmdbMetaTransactionOffset, as: UInt64.self) } }.max()!
+        let lastPage = (0..<2).map { page in metaPages.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: page * pageBytes + 136, as: UInt64.self)) } }.max()!
+        try LegacyCheckpoint.write(Checkpoint(lsn: appliedLSN, lmdbTransaction: transaction, pageBytes: pageBytes, metaPages: metaPages), directory: directory.path, fileSystem: PosixFileSystem())
+        // What a power cut could leave of an unsynced LMDB: garbage in both meta pages and in
+        // every page past the checkpointed tree.
         let size = Int(try data.size())
         var generator = SplitMix64(seed: 3)
-        let garbage = (0..<current.pageBytes).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        let garbage = (0..<pageBytes).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
         try data.write(garbage, at: 0)
-        try data.write(garbage, at: Int64(current.pageBytes))
+        try data.write(garbage, at: Int64(pageBytes))
         var page = lastPage + 1
-        while page * current.pageBytes < size {
-            try data.write(garbage, at: Int64(page * current.pageBytes))
+        while page * pageBytes < size {
+            try data.write(garbage, at: Int64(page * pageBytes))
             page += 1
         }
         data.close()
+
+        let converted = try open(directory)
+        #expect(converted.recovery.recordsReplayed == 0)
+        #expect(converted.recovery.checkpointLSN == appliedLSN)
+        #expect(!PosixFileSystem().exists(directory.appending(Checkpoint.fileName)), "the conversion removes the checkpoint file")
+        for index in 0..<20 { #expect(try converted.longTermGet(namespace: crm, key: bytes("before\(index)"))?.bytes == [UInt8](repeating: 1, count: 500)) }
+        for index in 0..<200 { _ = try await converted.write(LongTermPut(namespace: crm, key: bytes("after\(index)"), value: [UInt8](repeating: 2, count: 500))) }
+        converted.simulateCrash()
         let reopened = try open(directory)
         defer { reopened.close() }
         #expect(reopened.recovery.recordsReplayed == 200)
@@ -238,7 +250,6 @@ import Testing
         defer { directory.remove() }
         var limits = Limits()
         limits.mapBytes = 16 << 20
-        limits.checkpointLMDBGrowthBytes = 2 << 20
         limits.batchBytesMax = 4 << 20
         limits.commitLogSegmentBytes = 8 << 20
         let store = try open(directory, limits: limits)
@@ -318,10 +329,14 @@ import Testing
         return writer.bytes
     }
 
-    @Test func aDamagedCheckpointRefusesToOpen() throws {
+    /// The checkpoint file of a store of the earlier layout is checked before it is trusted.
+    @Test func aDamagedCheckpointFileOfTheEarlierLayoutRefusesToOpen() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         try open(directory).close()
+        let metaPages = try PosixFileSystem().open(directory.appending("lmdb/data.mdb"), create: false).read(byteCount: 8_192, at: 0)
+        let transaction = (0..<2).map { page in metaPages.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: page * 4_096 + Checkpoint.lmdbMetaTransactionOffset, as: UInt64.self) } }.max()!
+        try LegacyCheckpoint.write(Checkpoint(lsn: 0, lmdbTransaction: transaction, pageBytes: 4_096, metaPages: metaPages), directory: directory.path, fileSystem: PosixFileSystem())
         let path = directory.appending("checkpoint")
         let handle = try PosixFileSystem().open(path, create: false)
         var byte = try handle.read(byteCount: 1, at: 20)
@@ -334,13 +349,15 @@ import Testing
         #expect(error?.message.hasPrefix("checkpoint checksum mismatch") == true)
     }
 
-    @Test func aLogWithoutACheckpointIsRefused() throws {
+    /// A log with records beside a missing LMDB data file would be replayed onto nothing.
+    @Test func aLogWithoutItsDataFileIsRefused() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         try open(directory).close()
         let store = try open(directory)
         store.simulateCrash()
-        try PosixFileSystem().remove(directory.appending("checkpoint"))
+        try PosixFileSystem().remove(directory.appending("lmdb/data.mdb"))
+        try PosixFileSystem().remove(directory.appending("lmdb/lock.mdb"))
         // The last open left a fresh, empty segment; give it a record.
         let recovery = try CommitLog.recover(directory: directory.appending("log"), fileSystem: PosixFileSystem(), segmentBytes: 1 << 20, recordBytesMax: 1 << 20, appliedLSN: 0) { _ in }
         var buffer = ByteWriter()
@@ -350,6 +367,7 @@ import Testing
         try recovery.log.sync()
         recovery.log.close()
         let error = #expect(throws: EngramError.self) { _ = try open(directory) }
-        #expect(error?.message == "the commit log holds records but the checkpoint file is missing")
+        #expect(error?.code == .corrupt)
+        #expect(error?.message == "the commit log holds records but LMDB's data file is missing")
     }
 }

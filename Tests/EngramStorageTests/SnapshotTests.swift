@@ -26,6 +26,42 @@ import Testing
         return keys
     }
 
+    /// Snapshots opened while writers write and checkpoints run (each open waits for a
+    /// checkpoint): every open completes, and each snapshot holds every write acknowledged before
+    /// its open began.
+    @Test func snapshotsOpenWhileWritesAndCheckpointsRun() async throws {
+        var limits = smallLimits()
+        limits.writeBufferBytesMax = 32 << 10
+        limits.checkpointIntervalMilliseconds = 2
+        try await withStore(limits: limits) { store, _ in
+            let writers = (0..<4).map { writer in
+                Task {
+                    for index in 0..<150 {
+                        _ = try await store.write(LongTermPut(namespace: crm, key: bytes("w\(writer)-\(index)"), value: [UInt8](repeating: 1, count: 300)))
+                    }
+                }
+            }
+            for round in 0..<40 {
+                _ = try await store.write(LongTermPut(namespace: crm, key: bytes("round"), value: bytes("\(round)")))
+                let snapshot = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<StoreSnapshot, any Error>) in
+                    store.openSnapshot { continuation.resume(with: $0.mapError { $0 as any Error }) }
+                }
+                var cursor = SnapshotKeyCursor()
+                var found: [UInt8]? = nil
+                while !cursor.isFinished {
+                    try snapshot.scan(.longTerm, namespace: crm, cursor: &cursor, examineCountMax: 10_000) { key, value in
+                        if Array(key) == bytes("round") { found = Array(value.dropFirst(9)) }
+                        return .take
+                    }
+                }
+                #expect(found == bytes("\(round)"), "round \(round)")
+                snapshot.close()
+            }
+            for writer in writers { try await writer.value }
+            #expect(store.openSnapshotCount == 0)
+        }
+    }
+
     @Test func seesTheStoreAsItWasWhenOpened() async throws {
         try await withStore(limits: smallLimits()) { store, _ in
             for number in 0..<50 { _ = try await store.write(lead(number, createdAt: 1_000_000 + Int64(number))) }

@@ -12,4 +12,19 @@ static inline void engram_prefetch(const void *address) {
     __builtin_prefetch(address, 0, 3);
 }
 
+/// A 64-bit load with acquire ordering: no later load or store moves before it, and it sees every
+/// store made before the release store that wrote the value it reads. For the write buffers' links,
+/// which one writer thread stores and readers on any thread follow without a lock
+/// (docs/STORAGE.md, "Write buffers"). Swift's `Atomic` lives only inside a value it owns, not at an
+/// address in an arena, hence these two.
+static inline unsigned long long engram_load_acquire(const unsigned long long *address) {
+    return __atomic_load_n(address, __ATOMIC_ACQUIRE);
+}
+
+/// A 64-bit store with release ordering: every load and store before it is visible to a thread
+/// whose acquire load reads this value.
+static inline void engram_store_release(unsigned long long *address, unsigned long long value) {
+    __atomic_store_n(address, value, __ATOMIC_RELEASE);
+}
+
 #endif

@@ -10,6 +10,8 @@ struct WriteCompletion: Sendable {
         case existed(Bool)
         /// Any other answer, encoded as the opcode's response.
         case response(Response)
+        /// A snapshot the store opened after its checkpoint, for the connection to register.
+        case snapshotOpened(SnapshotOpening)
         case failure(EngramError)
     }
 
@@ -18,6 +20,12 @@ struct WriteCompletion: Sendable {
     let requestID: UInt64
     let startNanoseconds: UInt64
     let outcome: Outcome
+}
+
+/// A snapshot on its way from the checkpoint thread to the connection that asked for it.
+struct SnapshotOpening: Sendable {
+    let snapshot: StoreSnapshot
+    let namespace: Namespace
 }
 
 /// Carries write completions from the writer thread to one event loop, in batches.

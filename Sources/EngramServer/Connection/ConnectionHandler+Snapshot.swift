@@ -30,16 +30,24 @@ extension ConnectionHandler {
         }
     }
 
+    /// The store opens a snapshot after a checkpoint of every published batch (docs/STORAGE.md,
+    /// "Checkpoints"), so the answer comes later, through the mailbox, like a write's.
     private func openSnapshot(_ request: SnapshotOpenRequest, _ header: FrameHeader, _ start: UInt64) {
         guard let namespace = authorize(request.namespace, .read, header, start) else { return }
-        let snapshot: StoreSnapshot
-        do {
-            snapshot = try server.store.openSnapshot()
-        } catch {
-            answerError(Status(error), error.wireMessage, header, startNanoseconds: start)
-            return
+        let completion = completionSink(header, start)
+        inFlightCount += 1
+        server.store.openSnapshot { result in
+            switch result {
+            case .success(let snapshot): completion(.snapshotOpened(SnapshotOpening(snapshot: snapshot, namespace: namespace)))
+            case .failure(let error): completion(.failure(error))
+            }
         }
-        let session = snapshots.add(snapshot, namespace: namespace)
+    }
+
+    /// On the event loop, from the mailbox: the snapshot is open; registers it and answers.
+    func finishSnapshotOpen(_ opening: SnapshotOpening, _ header: FrameHeader, _ start: UInt64) {
+        let snapshot = opening.snapshot
+        let session = snapshots.add(snapshot, namespace: opening.namespace)
         let holdSeconds = server.store.limits.snapshotHoldSecondsMax
         let id = session.id
         session.expiry = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(Int64(holdSeconds))) { [self] in

@@ -203,7 +203,10 @@ extension ConnectionHandler {
     func completeWrite(_ completion: WriteCompletion) {
         inFlightCount -= 1
         precondition(inFlightCount >= 0, "more write completions than writes submitted on this connection")
-        guard phase != .closed else { return }
+        guard phase != .closed else {
+            if case .snapshotOpened(let opening) = completion.outcome { opening.snapshot.close() }
+            return
+        }
         let header = FrameHeader(opcode: completion.opcode, requestID: completion.requestID)
         switch completion.outcome {
         case .version(let version):
@@ -212,6 +215,8 @@ extension ConnectionHandler {
             answer(.existed(existed), header, completion.startNanoseconds)
         case .response(let response):
             answer(response, header, completion.startNanoseconds)
+        case .snapshotOpened(let opening):
+            finishSnapshotOpen(opening, header, completion.startNanoseconds)
         case .failure(let error):
             answerError(Status(error), error.wireMessage, header, startNanoseconds: completion.startNanoseconds)
         }

@@ -1,10 +1,10 @@
 /// The commit log: every durable change, in order, in preallocated segment files.
 ///
 /// Owner: the store's writer thread, after `recover` has run at open. A batch is appended as one
-/// record and made durable by one `sync` (`fdatasync`); LMDB is then committed without a sync of
-/// its own, and checkpoints (see `Checkpoint`) let old segments go. docs/STORAGE.md specifies the
-/// format and the recovery argument.
-final class CommitLog {
+/// record and made durable by one `sync` (`fdatasync`); checkpoints, on their own thread, let old
+/// segments go (`removeSegments`, the one method another thread calls: the segment list is behind
+/// a lock). docs/STORAGE.md specifies the format and the recovery argument.
+final class CommitLog: @unchecked Sendable {
     struct Segment {
         let firstLSN: UInt64
         let path: String
@@ -13,7 +13,13 @@ final class CommitLog {
     let directory: String
     let fileSystem: any FileSystem
     let segmentBytes: Int
-    private(set) var segments: [Segment]
+    /// The segments on disk, oldest first, and the last LSN of the last one when it was retired.
+    private struct SegmentList {
+        var segments: [Segment]
+        var retiredThroughLSN: UInt64?
+    }
+    private let segmentList: Lock<SegmentList>
+    var segments: [Segment] { segmentList.withLock { $0.segments } }
     private var activeHandle: (any FileHandle)?
     private var activeOffset: Int64 = 0
     /// The last LSN written; the next record must carry `lastLSN + 1`.
@@ -25,15 +31,12 @@ final class CommitLog {
     /// Bytes appended since `resetBytesSinceCheckpoint`, to trigger checkpoints.
     private(set) var bytesSinceCheckpoint = 0
     private var compressionScratch: [UInt8] = []
-    /// Set by `retireActiveSegment` until the next append starts a segment: the last segment is
-    /// then whole and closed, and a checkpoint may remove it with the rest.
-    private var lastSegmentRetired = false
 
     private init(directory: String, fileSystem: any FileSystem, segmentBytes: Int, segments: [Segment], lastLSN: UInt64) {
         self.directory = directory
         self.fileSystem = fileSystem
         self.segmentBytes = segmentBytes
-        self.segments = segments
+        self.segmentList = Lock(SegmentList(segments: segments, retiredThroughLSN: nil))
         self.lastLSN = lastLSN
         // Recovery read these records back from disk and cut what was torn: they are durable.
         self.syncedLSN = lastLSN
@@ -212,8 +215,10 @@ final class CommitLog {
         }
         activeHandle = handle
         activeOffset = 0
-        lastSegmentRetired = false
-        segments.append(Segment(firstLSN: firstLSN, path: path))
+        segmentList.withLock {
+            $0.retiredThroughLSN = nil
+            $0.segments.append(Segment(firstLSN: firstLSN, path: path))
+        }
     }
 
     /// Makes every appended record durable.
@@ -226,20 +231,25 @@ final class CommitLog {
 
     func resetBytesSinceCheckpoint() { bytesSinceCheckpoint = 0 }
 
-    /// Removes every segment whose records all have LSNs at or below `lsn` (they are in a
-    /// checkpoint). The last segment stays, unless `retireActiveSegment` closed it.
+    /// Removes every segment whose records all have LSNs at or below `lsn` (a checkpoint applied
+    /// them to LMDB). The last segment stays, unless `retireActiveSegment` closed it. Any thread.
     func removeSegments(coveredBy lsn: UInt64) throws(EngramError) {
-        var removed = 0
-        while let first = segments.first {
-            // A segment's last LSN is one below the next segment's first; a retired last segment
-            // ends at the last LSN written.
-            let lastLSN: UInt64? = segments.count > 1 ? segments[1].firstLSN - 1 : (lastSegmentRetired ? self.lastLSN : nil)
-            guard let lastLSN, lastLSN <= lsn else { break }
-            try fileSystem.remove(first.path)
-            segments.removeFirst()
-            removed += 1
+        let removable = segmentList.withLock { list -> [Segment] in
+            var count = 0
+            while count < list.segments.count {
+                // A segment's last LSN is one below the next segment's first; a retired last
+                // segment ends where it was retired.
+                let last: UInt64? = count + 1 < list.segments.count ? list.segments[count + 1].firstLSN - 1 : list.retiredThroughLSN
+                guard let last, last <= lsn else { break }
+                count += 1
+            }
+            defer { list.segments.removeFirst(count) }
+            return Array(list.segments.prefix(count))
         }
-        if removed > 0 { try fileSystem.syncDirectory(directory) }
+        // A file left by a failed removal is read at the next open and skipped: every record in
+        // it is at or below LMDB's applied LSN.
+        for segment in removable { try fileSystem.remove(segment.path) }
+        if !removable.isEmpty { try fileSystem.syncDirectory(directory) }
     }
 
     /// Syncs and closes the active segment, so that the next append starts a new one and the next
@@ -252,7 +262,8 @@ final class CommitLog {
         activeHandle = nil
         unsyncedBytes = 0
         syncedLSN = lastLSN
-        lastSegmentRetired = true
+        let retiredThrough = lastLSN
+        segmentList.withLock { $0.retiredThroughLSN = retiredThrough }
     }
 
     func close() {

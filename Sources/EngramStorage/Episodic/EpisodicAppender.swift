@@ -1,11 +1,11 @@
 /// Applying appended records: blocks, segments, indexes and agent rows, all in the batch's LMDB
 /// transaction (docs/EPISODIC.md, "Appending"). Writer thread only; the same code runs in replay.
 extension EpisodicLog {
-    func readState(_ transaction: LMDBTransaction, _ table: LMDBDatabase) throws(EngramError) -> EpisodicState {
+    func readState(_ transaction: StoreTransaction, _ table: LMDBDatabase) throws(EngramError) -> EpisodicState {
         try transaction.episodicRow(table, EpisodicKey.stateKey, as: EpisodicState.self) ?? EpisodicState()
     }
 
-    func readAgent(namespace: [UInt8], agent: [UInt8], in transaction: LMDBTransaction, _ table: LMDBDatabase) throws(EngramError) -> EpisodicAgentRow? {
+    func readAgent(namespace: [UInt8], agent: [UInt8], in transaction: StoreTransaction, _ table: LMDBDatabase) throws(EngramError) -> EpisodicAgentRow? {
         try transaction.episodicRow(table, Self.agentKey(namespace: namespace, agent: agent), as: EpisodicAgentRow.self)
     }
 
@@ -106,7 +106,7 @@ extension EpisodicLog {
     /// Seals the open block: its raw records are its LMDB pieces; compresses them, records the
     /// block's row and the segment's new end, and queues the bytes for the after-commit write.
     /// The pieces stay until the next batch, for readers of this transaction's snapshot.
-    private func sealBlock(_ state: inout EpisodicState, _ transaction: LMDBTransaction) throws(EngramError) {
+    private func sealBlock(_ state: inout EpisodicState, _ transaction: StoreTransaction) throws(EngramError) {
         rawScratch.removeAll()
         try gatherPieces(from: state.openBlock, through: UInt64.max, transaction, into: &rawScratch)
         guard rawScratch.count == Int(state.openRawBytes) else {
@@ -137,7 +137,7 @@ extension EpisodicLog {
 
     /// Opens a block whose first record is at `position`, in the active segment if the largest
     /// block could still fit there, otherwise in a new segment.
-    private func openBlock(at position: UInt64, _ state: inout EpisodicState, _ transaction: LMDBTransaction) throws(EngramError) {
+    private func openBlock(at position: UInt64, _ state: inout EpisodicState, _ transaction: StoreTransaction) throws(EngramError) {
         var segment: EpisodicSegmentRow? = state.activeSegment == 0 ? nil : try segmentRow(state.activeSegment, transaction)
         let blockBytesMax = EpisodicFormat.blockBytesMax(rawBytes: limits.episodicBlockBytes)
         if segment == nil || Int(segment!.endOffset) + blockBytesMax > limits.episodicSegmentBytes {
@@ -156,7 +156,7 @@ extension EpisodicLog {
 
     /// Seals the active segment (it is cut to its last block after the commit) and creates the
     /// next one, file and all, before anything commits: a failure fails the batch.
-    private func roll(from previous: EpisodicSegmentRow?, firstPosition: UInt64, _ state: inout EpisodicState, _ transaction: LMDBTransaction) throws(EngramError) -> EpisodicSegmentRow {
+    private func roll(from previous: EpisodicSegmentRow?, firstPosition: UInt64, _ state: inout EpisodicState, _ transaction: StoreTransaction) throws(EngramError) -> EpisodicSegmentRow {
         if var previous {
             previous.sealed = true
             try put(EpisodicKey.numbered(EpisodicKey.segment, state.activeSegment), previous.encoded(), transaction)
@@ -176,27 +176,27 @@ extension EpisodicLog {
 
     // MARK: Rows and pieces
 
-    func segmentRow(_ number: UInt64, _ transaction: LMDBTransaction) throws(EngramError) -> EpisodicSegmentRow {
+    func segmentRow(_ number: UInt64, _ transaction: StoreTransaction) throws(EngramError) -> EpisodicSegmentRow {
         guard let row = try transaction.episodicRow(table, EpisodicKey.numbered(EpisodicKey.segment, number), as: EpisodicSegmentRow.self) else {
             throw EngramError(.corrupt, "the episodic state names segment \(number), which has no row")
         }
         return row
     }
 
-    private func putIndexEntries(_ record: EpisodeRecordView, block: UInt64, _ transaction: LMDBTransaction) throws(EngramError) {
+    private func putIndexEntries(_ record: EpisodeRecordView, block: UInt64, _ transaction: StoreTransaction) throws(EngramError) {
         let value = withUnsafeBytes(of: block.littleEndian) { Array($0) }
         try put(EpisodicKey.sequenceIndex(namespace: record.namespace, agent: record.agent, sequence: record.sequence), value, transaction)
         try put(EpisodicKey.timeIndex(namespace: record.namespace, agent: record.agent, timestampMicroseconds: record.timestampMicroseconds, sequence: record.sequence), value, transaction)
     }
 
-    private func putPiece(_ piece: inout ByteWriter, start: UInt64, _ transaction: LMDBTransaction) throws(EngramError) {
+    private func putPiece(_ piece: inout ByteWriter, start: UInt64, _ transaction: StoreTransaction) throws(EngramError) {
         guard piece.count > 0 else { return }
         try put(EpisodicKey.numbered(EpisodicKey.piece, start), piece.bytes, transaction)
         piece.removeAll()
     }
 
     /// Appends the pieces with addresses in `first...last` to `raw`, in order.
-    func gatherPieces(from first: UInt64, through last: UInt64, _ transaction: LMDBTransaction, into raw: inout ByteWriter) throws(EngramError) {
+    func gatherPieces(from first: UInt64, through last: UInt64, _ transaction: StoreTransaction, into raw: inout ByteWriter) throws(EngramError) {
         let table = self.table
         try transaction.withCursor(table) { (cursor) throws(EngramError) in
             var entry = try EpisodicKey.numbered(EpisodicKey.piece, first).withBytes { (key) throws(EngramError) in try cursor.seek(atOrAfter: key) }
@@ -209,7 +209,7 @@ extension EpisodicLog {
     }
 
     /// Deletes the pieces of blocks sealed in earlier batches: their files have them now.
-    private func deletePieces(below address: UInt64, _ transaction: LMDBTransaction) throws(EngramError) {
+    private func deletePieces(below address: UInt64, _ transaction: StoreTransaction) throws(EngramError) {
         let table = self.table
         try transaction.withCursor(table) { (cursor) throws(EngramError) in
             var entry = try EpisodicKey.numbered(EpisodicKey.piece, 0).withBytes { (key) throws(EngramError) in try cursor.seek(atOrAfter: key) }
@@ -223,7 +223,7 @@ extension EpisodicLog {
         }
     }
 
-    func put(_ key: [UInt8], _ value: [UInt8], _ transaction: LMDBTransaction) throws(EngramError) {
+    func put(_ key: [UInt8], _ value: [UInt8], _ transaction: StoreTransaction) throws(EngramError) {
         try key.withBytes { (key) throws(EngramError) in
             try value.withBytes { (value) throws(EngramError) in try transaction.put(table, key, value) }
         }

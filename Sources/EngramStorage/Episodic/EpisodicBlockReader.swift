@@ -6,7 +6,7 @@ import FoundationEssentials
 /// shown. Lives for one read call, on the caller's thread.
 struct EpisodicBlockReader {
     let log: EpisodicLog
-    let transaction: LMDBTransaction
+    let transaction: StoreTransaction
     private var raw: [UInt8] = []
     private var stored: [UInt8] = []
     private var pieces = ByteWriter()
@@ -17,7 +17,7 @@ struct EpisodicBlockReader {
     /// a file removed since the snapshot began stays readable (docs/EXPORT.md).
     var pinnedHandles: [String: SegmentReadHandle] = [:]
 
-    init(log: EpisodicLog, transaction: LMDBTransaction) {
+    init(log: EpisodicLog, transaction: StoreTransaction) {
         self.log = log
         self.transaction = transaction
     }

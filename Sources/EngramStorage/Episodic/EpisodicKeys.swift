@@ -203,7 +203,7 @@ struct EpisodicAgentRow: EpisodicRow, Equatable {
     }
 }
 
-extension LMDBTransaction {
+extension StoreTransaction {
     func episodicRow<Row: EpisodicRow>(_ table: LMDBDatabase, _ key: [UInt8], as type: Row.Type) throws(EngramError) -> Row? {
         let value = try key.withBytes { (key) throws(EngramError) in try get(table, key) }
         guard let value else { return nil }

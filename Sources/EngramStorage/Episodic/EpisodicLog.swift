@@ -2,8 +2,8 @@ import Synchronization
 
 /// The episodic log's files and the work that follows each batch (docs/EPISODIC.md).
 ///
-/// Owner: the store. The writer thread runs `append` (inside a batch's LMDB transaction, through
-/// `EpisodeAppendOperation.apply`), the batch hooks, and `syncForCheckpoint`; those touch the
+/// Owner: the store. The writer thread runs `append` (inside a batch, through
+/// `EpisodeAppendOperation.apply`), the batch hooks, and `takeFilesForCheckpoint`; those touch the
 /// fields marked "writer thread only". Readers on any thread use `readHandles` and the follower
 /// state, each behind its own mutex. `@unchecked Sendable` on those terms.
 final class EpisodicLog: BatchParticipant, @unchecked Sendable {
@@ -121,17 +121,22 @@ final class EpisodicLog: BatchParticipant, @unchecked Sendable {
 
     // MARK: Checkpoints and closing (writer thread)
 
-    /// Makes every block written since the last checkpoint durable, and closes the write handles of
-    /// sealed segments. Runs first in every checkpoint (docs/EPISODIC.md, "Durability").
-    func syncForCheckpoint() throws(EngramError) {
-        for segment in unsyncedSegments.sorted() {
-            try writeHandles[segment]?.sync()
-            unsyncedSegments.remove(segment)
+    /// The segment files written since the last freeze, for the checkpoint thread to sync before
+    /// LMDB records their blocks (docs/EPISODIC.md, "Durability"). The handles of sealed segments
+    /// are given up with them, to be closed once synced: the writer never writes to a sealed
+    /// segment again, and closing them here could race with a sync the checkpoint thread runs.
+    /// Writer thread, when it freezes a buffer.
+    func takeFilesForCheckpoint() -> [(handle: any FileHandle, closeAfter: Bool)] {
+        var files: [(handle: any FileHandle, closeAfter: Bool)] = []
+        for segment in unsyncedSegments.sorted() where segment == activeSegment {
+            if let handle = writeHandles[segment] { files.append((handle, false)) }
         }
-        for (segment, handle) in writeHandles where segment != activeSegment {
-            handle.close()
+        for (segment, handle) in writeHandles.sorted(by: { $0.key < $1.key }) where segment != activeSegment {
+            files.append((handle, true))
             writeHandles.removeValue(forKey: segment)
         }
+        unsyncedSegments.removeAll()
+        return files
     }
 
     /// Closes every file and ends every follower. After the writer's last checkpoint.

@@ -106,7 +106,7 @@ extension EngramStore {
 
 /// Reading what a retention step must delete.
 enum EpisodicRetentionPlan {
-    static func blockRows(from first: UInt64, below end: UInt64, log: EpisodicLog, transaction: LMDBTransaction) throws(EngramError) -> [(address: UInt64, row: EpisodicBlockRow)] {
+    static func blockRows(from first: UInt64, below end: UInt64, log: EpisodicLog, transaction: StoreTransaction) throws(EngramError) -> [(address: UInt64, row: EpisodicBlockRow)] {
         let table = log.table
         return try transaction.withCursor(table) { (cursor) throws(EngramError) in
             var rows: [(address: UInt64, row: EpisodicBlockRow)] = []
@@ -122,7 +122,7 @@ enum EpisodicRetentionPlan {
     /// The index entries that point into the segment: for each block, the first record of each
     /// agent in it. A damaged block cannot say whose records it held; its entries are found by
     /// walking both indexes for its address instead.
-    static func indexKeys(segment: UInt64, row: EpisodicSegmentRow, log: EpisodicLog, transaction: LMDBTransaction) throws(EngramError) -> [[UInt8]] {
+    static func indexKeys(segment: UInt64, row: EpisodicSegmentRow, log: EpisodicLog, transaction: StoreTransaction) throws(EngramError) -> [[UInt8]] {
         let next = try log.segmentRow(segment + 1, transaction)
         var keys: [[UInt8]] = []
         var damaged = Set<UInt64>()
@@ -148,7 +148,7 @@ enum EpisodicRetentionPlan {
         return keys
     }
 
-    static func entries(pointingInto addresses: Set<UInt64>, log: EpisodicLog, transaction: LMDBTransaction) throws(EngramError) -> [[UInt8]] {
+    static func entries(pointingInto addresses: Set<UInt64>, log: EpisodicLog, transaction: StoreTransaction) throws(EngramError) -> [[UInt8]] {
         let table = log.table
         return try transaction.withCursor(table) { (cursor) throws(EngramError) in
             var keys: [[UInt8]] = []

@@ -166,7 +166,7 @@ struct EpisodicSwapOperation: RedoOperation {
 
 extension EpisodicLog {
     /// Deletes the `kind` rows with numbers in `first..<end`.
-    func deleteNumbered(_ kind: UInt8, from first: UInt64, below end: UInt64, _ transaction: LMDBTransaction) throws(EngramError) {
+    func deleteNumbered(_ kind: UInt8, from first: UInt64, below end: UInt64, _ transaction: StoreTransaction) throws(EngramError) {
         let table = self.table
         try transaction.withCursor(table) { (cursor) throws(EngramError) in
             var entry = try EpisodicKey.numbered(kind, first).withBytes { (key) throws(EngramError) in try cursor.seek(atOrAfter: key) }

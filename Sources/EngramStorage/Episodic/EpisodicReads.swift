@@ -31,7 +31,7 @@ extension EpisodicBlockReader {
     /// The index entry whose block may hold `key`'s record: the entry at `key`, else the one
     /// before it if it has the agent's prefix. For the oldest-first walk, when no entry comes
     /// before, the first entry after `key` is the start (`exactOnly` false).
-    private static func entryAtOrBefore(_ key: [UInt8], prefix: [UInt8], cursor: LMDBCursor, exactOnly: Bool) throws(EngramError) -> LMDBCursor.Entry? {
+    private static func entryAtOrBefore(_ key: [UInt8], prefix: [UInt8], cursor: StoreCursor, exactOnly: Bool) throws(EngramError) -> StoreCursor.Entry? {
         let found = try key.withBytes { (key) throws(EngramError) in try cursor.seek(atOrAfter: key) }
         if let found, found.key.elementsEqual(key) { return found }
         let before = found == nil ? try cursor.last() : try cursor.previous()
@@ -57,7 +57,7 @@ extension EpisodicBlockReader {
         return UInt64(littleEndian: value.loadUnaligned(as: UInt64.self))
     }
 
-    private mutating func oldestFirst(from first: LMDBCursor.Entry?, prefix: [UInt8], useTime: Bool, namespace: [UInt8], agent: [UInt8], range: EpisodeRange, cursor: LMDBCursor, countMax: Int, bytesMax: Int) throws(EngramError) -> EpisodePage {
+    private mutating func oldestFirst(from first: StoreCursor.Entry?, prefix: [UInt8], useTime: Bool, namespace: [UInt8], agent: [UInt8], range: EpisodeRange, cursor: StoreCursor, countMax: Int, bytesMax: Int) throws(EngramError) -> EpisodePage {
         var episodes: [Episode] = []
         var bytes = 0
         var more = false
@@ -90,7 +90,7 @@ extension EpisodicBlockReader {
         return EpisodePage(episodes: episodes, next: EpisodeRange(sequences: (last.sequence + 1)...range.sequences.upperBound, time: range.time))
     }
 
-    private mutating func newestFirst(from first: LMDBCursor.Entry?, prefix: [UInt8], useTime: Bool, namespace: [UInt8], agent: [UInt8], range: EpisodeRange, cursor: LMDBCursor, countMax: Int, bytesMax: Int) throws(EngramError) -> EpisodePage {
+    private mutating func newestFirst(from first: StoreCursor.Entry?, prefix: [UInt8], useTime: Bool, namespace: [UInt8], agent: [UInt8], range: EpisodeRange, cursor: StoreCursor, countMax: Int, bytesMax: Int) throws(EngramError) -> EpisodePage {
         var episodes: [Episode] = []
         var bytes = 0
         var more = false

@@ -1,6 +1,6 @@
-/// Opening the episodic log after LMDB is restored to its checkpoint (docs/EPISODIC.md,
-/// "Recovery"): report and cut what lies past the checkpointed end, so the log replay re-appends
-/// it; after replay, remove files no row names and check the ones that are named.
+/// Opening the episodic log on LMDB's last checkpoint (docs/EPISODIC.md, "Recovery"): report and
+/// cut what lies past the checkpointed end, so the log replay re-appends it; after replay, remove
+/// files no row names and check the ones that are named.
 extension EpisodicLog {
     /// What `open` found past the checkpointed end, and damage found before it.
     struct OpenReport {
@@ -12,7 +12,7 @@ extension EpisodicLog {
         let directory = Path.join(dataDirectory, EpisodicFormat.directory)
         try fileSystem.createDirectory(directory)
         let table = tables.episodic
-        let found = try environment.read { (transaction) throws(EngramError) -> (state: EpisodicState, active: EpisodicSegmentRow?) in
+        let found = try environment.readCheckpointed { (transaction) throws(EngramError) -> (state: EpisodicState, active: EpisodicSegmentRow?) in
             let state = try transaction.episodicRow(table, EpisodicKey.stateKey, as: EpisodicState.self) ?? EpisodicState()
             let active = state.activeSegment == 0 ? nil : try transaction.episodicRow(table, EpisodicKey.numbered(EpisodicKey.segment, state.activeSegment), as: EpisodicSegmentRow.self)
             return (state, active)
@@ -142,12 +142,12 @@ extension EpisodicLog {
         return TailCut(file: path, offset: offset, byteCount: end - offset, reason: reason)
     }
 
-    /// After replay: removes files that no segment row names (rewrites a crash interrupted, files
-    /// a removal left), and checks every named file. Returns damage to report; throws for a file
-    /// of an unknown format version.
+    /// After replay and its checkpoint (so LMDB holds every row): removes files that no segment row
+    /// names (rewrites a crash interrupted, files a removal left), and checks every named file.
+    /// Returns damage to report; throws for a file of an unknown format version.
     func finishRecovery() throws(EngramError) -> [EngramError] {
         let table = self.table
-        let rows = try environment.read { (transaction) throws(EngramError) -> [UInt64: EpisodicSegmentRow] in
+        let rows = try environment.readCheckpointed { (transaction) throws(EngramError) -> [UInt64: EpisodicSegmentRow] in
             try Self.segmentRows(transaction, table)
         }
         for name in try fileSystem.contentsOfDirectory(directory) {
@@ -178,7 +178,7 @@ extension EpisodicLog {
         return damage
     }
 
-    static func segmentRows(_ transaction: LMDBTransaction, _ table: LMDBDatabase) throws(EngramError) -> [UInt64: EpisodicSegmentRow] {
+    static func segmentRows(_ transaction: StoreTransaction, _ table: LMDBDatabase) throws(EngramError) -> [UInt64: EpisodicSegmentRow] {
         try transaction.withCursor(table) { (cursor) throws(EngramError) -> [UInt64: EpisodicSegmentRow] in
             var rows: [UInt64: EpisodicSegmentRow] = [:]
             var entry = try EpisodicKey.numbered(EpisodicKey.segment, 0).withBytes { (key) throws(EngramError) in try cursor.seek(atOrAfter: key) }

@@ -13,11 +13,11 @@ struct LMDBDatabase: Sendable, Hashable {
 /// Owns one LMDB environment: the memory map, the named databases, and a pool of read
 /// transactions.
 ///
-/// Thread safety: any thread may call `read`; only the store's writer thread calls `beginWrite`
-/// (LMDB allows one write transaction at a time and this keeps it on one thread). The environment
-/// is opened with `MDB_NOTLS`, so a read transaction is not tied to the OS thread that began it,
-/// which Swift tasks and NIO event loops need, and with `MDB_NOSYNC`, because durability comes
-/// from the commit log and checkpoints (docs/STORAGE.md), not from LMDB's own syncs.
+/// Thread safety: any thread may call `read`; only the checkpoint thread (or recovery, before it
+/// starts) calls `beginWrite` (LMDB allows one write transaction at a time). The environment is
+/// opened with `MDB_NOTLS`, so a read transaction is not tied to the OS thread that began it,
+/// which Swift tasks and NIO event loops need, and without `MDB_NOSYNC`: only checkpoints write,
+/// and each commit is synced by LMDB itself (docs/STORAGE.md, "Checkpoints").
 ///
 /// `@unchecked Sendable`: the `MDB_env*` is safe to share between threads under those two rules;
 /// the read-transaction pool is guarded by its mutex.
@@ -43,7 +43,7 @@ final class LMDBEnvironment: @unchecked Sendable {
             try Self.check(mdb_env_set_mapsize(environment, mapBytes), "mdb_env_set_mapsize(\(mapBytes))")
             try Self.check(mdb_env_set_maxreaders(environment, UInt32(readersMax)), "mdb_env_set_maxreaders(\(readersMax))")
             try Self.check(mdb_env_set_maxdbs(environment, MDB_dbi(databasesMax)), "mdb_env_set_maxdbs(\(databasesMax))")
-            let flags = UInt32(MDB_NOTLS | MDB_NOSYNC)
+            let flags = UInt32(MDB_NOTLS)
             try Self.check(mdb_env_open(environment, directory, flags, 0o644), "mdb_env_open(\(directory))")
         } catch {
             mdb_env_close(environment)
@@ -51,7 +51,7 @@ final class LMDBEnvironment: @unchecked Sendable {
         }
         self.handle = environment
         self.path = directory
-        // One slot stays free for the checkpoint's pinned snapshot and one for the writer.
+        // Two slots stay free: one for the writer's batch, one for a snapshot being opened.
         self.readPoolCountMax = max(1, readersMax - 2)
     }
 
@@ -108,23 +108,35 @@ final class LMDBEnvironment: @unchecked Sendable {
         if !parked { mdb_txn_abort(transaction) }
     }
 
-    /// Begins a read transaction the caller owns and must `abort`: the checkpoint's pin.
+    /// Begins a read transaction the caller owns and must `abort`: a snapshot's.
     func beginPinnedRead() throws(EngramError) -> LMDBTransaction {
         var transaction: OpaquePointer?
         try Self.check(mdb_txn_begin(handle, nil, UInt32(MDB_RDONLY), &transaction), "mdb_txn_begin(pinned read)")
         return LMDBTransaction(handle: transaction!, isReadOnly: true)
     }
 
-    /// Begins the write transaction. Writer thread only.
+    /// Runs `body` in a write transaction and commits it, or aborts it when `body` throws. A
+    /// commit that fails has freed the transaction already (`mdb_txn_commit` aborts on failure),
+    /// so it is never aborted a second time: that would free LMDB's own write transaction under
+    /// the next one. Checkpoint thread (or recovery, or a closed store's tools) only.
+    func write<Result>(_ body: (LMDBTransaction) throws(EngramError) -> Result) throws(EngramError) -> Result {
+        let transaction = try beginWrite()
+        let result: Result
+        do throws(EngramError) {
+            result = try body(transaction)
+        } catch {
+            transaction.abort()
+            throw error
+        }
+        try transaction.commit()
+        return result
+    }
+
+    /// Begins the write transaction. Checkpoint thread (or recovery) only; prefer `write`.
     func beginWrite() throws(EngramError) -> LMDBTransaction {
         var transaction: OpaquePointer?
         try Self.check(mdb_txn_begin(handle, nil, 0, &transaction), "mdb_txn_begin(write)")
         return LMDBTransaction(handle: transaction!, isReadOnly: false)
-    }
-
-    /// Writes every committed page to disk (`fdatasync` of the data file).
-    func sync() throws(EngramError) {
-        try Self.check(mdb_env_sync(handle, 1), "mdb_env_sync")
     }
 
     var info: MDB_envinfo {

@@ -89,7 +89,7 @@ struct LeadEngagementFold: WriteCommand {
         return FoldOutcome(foldedCount: folded, leadCount: entries.count, nextPosition: next, elapsedMicroseconds: elapsed)
     }
 
-    static func stored(_ namespace: Namespace, _ lead: UUID, table: LMDBDatabase, in transaction: LMDBTransaction) throws(EngramError) -> LeadEngagement? {
+    static func stored(_ namespace: Namespace, _ lead: UUID, table: LMDBDatabase, in transaction: StoreTransaction) throws(EngramError) -> LeadEngagement? {
         try LeadEngagementLayout.key(namespace, lead).withBytes { (key) throws(EngramError) -> LeadEngagement? in
             guard let value = try transaction.get(table, key) else { return nil }
             return try LeadEngagementLayout.decode(value, source: table.name)

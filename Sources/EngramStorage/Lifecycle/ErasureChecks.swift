@@ -3,7 +3,7 @@ import FoundationEssentials
 /// Looking up erase markers inside a transaction (docs/LIFECYCLE.md, "Erase"): reads make the
 /// check in their own snapshot, so a read that sees any step of an erase also sees its marker.
 enum ErasureLookup {
-    static func isErasing(_ namespace: Namespace, table: LMDBDatabase, in transaction: LMDBTransaction) throws(EngramError) -> Bool {
+    static func isErasing(_ namespace: Namespace, table: LMDBDatabase, in transaction: StoreTransaction) throws(EngramError) -> Bool {
         try LifecycleKey.namespaced(LifecycleKey.namespaceErasure, namespace).withBytes { (key) throws(EngramError) -> Bool in
             try transaction.get(table, key) != nil
         }
@@ -11,7 +11,7 @@ enum ErasureLookup {
 
     /// The namespace's leads being erased, each with the position below which its episodes are
     /// hidden.
-    static func hiddenLeads(_ namespace: Namespace, table: LMDBDatabase, in transaction: LMDBTransaction) throws(EngramError) -> [UUID: UInt64] {
+    static func hiddenLeads(_ namespace: Namespace, table: LMDBDatabase, in transaction: StoreTransaction) throws(EngramError) -> [UUID: UInt64] {
         let prefix = LifecycleKey.namespaced(LifecycleKey.leadErasure, namespace)
         return try transaction.withCursor(table) { (cursor) throws(EngramError) -> [UUID: UInt64] in
             var hidden: [UUID: UInt64] = [:]
@@ -42,14 +42,14 @@ enum EpisodeVisibility {
 extension EngramStore {
     /// Inside a read transaction: whether `namespace` is being erased and must read as empty.
     /// One atomic load when no erase is in progress.
-    func namespaceIsErasing(_ namespace: Namespace, in transaction: LMDBTransaction) throws(EngramError) -> Bool {
-        guard writer.lifecycle.markersMayExist(snapshot: transaction.id) else { return false }
+    func namespaceIsErasing(_ namespace: Namespace, in transaction: StoreTransaction) throws(EngramError) -> Bool {
+        guard writer.lifecycle.markersMayExist(snapshot: transaction.snapshotLSN) else { return false }
         return try ErasureLookup.isErasing(namespace, table: tables.lifecycle.markers, in: transaction)
     }
 
     /// Inside a read transaction: which of `namespace`'s episodes a read may show.
-    func episodeVisibility(_ namespace: Namespace, in transaction: LMDBTransaction) throws(EngramError) -> EpisodeVisibility {
-        guard writer.lifecycle.markersMayExist(snapshot: transaction.id) else { return .all }
+    func episodeVisibility(_ namespace: Namespace, in transaction: StoreTransaction) throws(EngramError) -> EpisodeVisibility {
+        guard writer.lifecycle.markersMayExist(snapshot: transaction.snapshotLSN) else { return .all }
         let table = tables.lifecycle.markers
         if try ErasureLookup.isErasing(namespace, table: table, in: transaction) { return .none }
         let hidden = try ErasureLookup.hiddenLeads(namespace, table: table, in: transaction)

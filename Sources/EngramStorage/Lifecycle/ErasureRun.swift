@@ -185,7 +185,7 @@ struct ErasureRun {
     }
 
     /// The blocks the namespace's sequence-index entries name.
-    private static func blockAddresses(_ namespace: Namespace, table: LMDBDatabase, in transaction: LMDBTransaction, into addresses: inout Set<UInt64>) throws(EngramError) {
+    private static func blockAddresses(_ namespace: Namespace, table: LMDBDatabase, in transaction: StoreTransaction, into addresses: inout Set<UInt64>) throws(EngramError) {
         let prefix = EraseRange.episodicSequenceIndex.prefix(namespace)
         try transaction.withCursor(table) { (cursor) throws(EngramError) in
             var entry = try prefix.withBytes { (key) throws(EngramError) in try cursor.seek(atOrAfter: key) }

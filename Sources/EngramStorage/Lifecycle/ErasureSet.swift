@@ -27,7 +27,7 @@ struct ErasureSet {
     }
 
     /// Every marker in `transaction`.
-    static func read(table: LMDBDatabase, in transaction: LMDBTransaction) throws(EngramError) -> ErasureSet {
+    static func read(table: LMDBDatabase, in transaction: StoreTransaction) throws(EngramError) -> ErasureSet {
         try transaction.withCursor(table) { (cursor) throws(EngramError) -> ErasureSet in
             var set = ErasureSet()
             var entry = try [LifecycleKey.namespaceErasure].withBytes { (key) throws(EngramError) in try cursor.seek(atOrAfter: key) }

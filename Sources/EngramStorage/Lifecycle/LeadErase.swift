@@ -116,11 +116,14 @@ struct LeadEraseFinishOperation: RedoOperation {
     }
 }
 
-/// A checkpoint with the commit log's active segment retired first (`WriteContext.checkpointRequested`).
+/// Completes once a checkpoint has applied every batch before it to LMDB; with `retiringCommitLog`
+/// the commit log's active segment is retired first, so the checkpoint removes every log segment
+/// (`WriteContext.checkpointRequest`).
 struct CheckpointCommand: WriteCommand {
+    var request: CheckpointRequest = .retiringCommitLog
     var payloadByteCount: Int { 1 }
 
     func execute(in context: inout WriteContext) throws(EngramError) {
-        context.checkpointRequested = true
+        if context.checkpointRequest != .retiringCommitLog { context.checkpointRequest = request }
     }
 }

@@ -11,8 +11,8 @@ import Synchronization
 /// `@unchecked Sendable`: `markerState` is atomic, the lifecycle procedure lock is a mutex, and
 /// the staged fields are touched by the writer thread only.
 final class LifecycleState: BatchParticipant, @unchecked Sendable {
-    /// Bit 63 set: markers may exist in any snapshot. Clear: no snapshot with a transaction id at
-    /// or above the low 63 bits holds a marker (docs/LIFECYCLE.md, "Erase").
+    /// Bit 63 set: markers may exist in any snapshot. Clear: no snapshot whose LSN is at or above
+    /// the low 63 bits holds a marker (docs/LIFECYCLE.md, "Erase").
     private let markerState = Atomic<UInt64>(LifecycleState.mayExistBit)
     private static let mayExistBit: UInt64 = 1 << 63
 
@@ -30,10 +30,10 @@ final class LifecycleState: BatchParticipant, @unchecked Sendable {
 
     // MARK: Readers
 
-    /// Whether a read whose snapshot is `transactionID` must look for markers.
-    func markersMayExist(snapshot transactionID: UInt64) -> Bool {
+    /// Whether a read whose snapshot is at `snapshotLSN` must look for markers.
+    func markersMayExist(snapshot snapshotLSN: UInt64) -> Bool {
         let state = markerState.load(ordering: .sequentiallyConsistent)
-        return state & Self.mayExistBit != 0 || transactionID < state
+        return state & Self.mayExistBit != 0 || snapshotLSN < state
     }
 
     /// Whether the writer must look for a marker before a command that writes to a namespace.
@@ -44,7 +44,8 @@ final class LifecycleState: BatchParticipant, @unchecked Sendable {
     // MARK: Writer thread
 
     /// A marker is being put in the current batch: from now on every reader looks. Set before the
-    /// commit, so a reader whose snapshot holds the marker has seen this store (docs/LIFECYCLE.md).
+    /// batch is published, so a reader whose snapshot holds the marker has seen this store
+    /// (docs/LIFECYCLE.md).
     func noteMarkerPut(in context: inout WriteContext) {
         context.enlist(self)
         quietAfterCommit = nil
@@ -52,11 +53,11 @@ final class LifecycleState: BatchParticipant, @unchecked Sendable {
     }
 
     /// A marker was removed in the current batch; if the table now holds none, readers whose
-    /// snapshot is this transaction or later may stop looking once it commits.
+    /// snapshot is this batch or later may stop looking once it is published.
     func noteMarkerRemoved(in context: inout WriteContext) throws(EngramError) {
         context.enlist(self)
         if try !Self.anyMarker(table: context.tables.lifecycle.markers, in: context.transaction) {
-            quietAfterCommit = context.transaction.id
+            quietAfterCommit = context.transaction.snapshotLSN
         }
     }
 
@@ -87,23 +88,23 @@ final class LifecycleState: BatchParticipant, @unchecked Sendable {
 
     /// After recovery: sets the reader state and the hot tier's refusals from the markers the
     /// store holds.
-    func load(environment: LMDBEnvironment, tables: Tables) throws(EngramError) {
+    func load(views: StoreViews, tables: Tables) throws(EngramError) {
         let table = tables.lifecycle.markers
-        let erasing = try environment.read { (transaction) throws(EngramError) -> (any: Bool, namespaces: [Namespace]) in
+        let erasing = try views.read { (transaction) throws(EngramError) -> (any: Bool, namespaces: [Namespace]) in
             (try Self.anyMarker(table: table, in: transaction), try Self.erasingNamespaces(table: table, in: transaction))
         }
         for namespace in erasing.namespaces { hotTier.erasingNamespaces.insert(namespace) }
         markerState.store(erasing.any ? Self.mayExistBit : 0, ordering: .sequentiallyConsistent)
     }
 
-    static func anyMarker(table: LMDBDatabase, in transaction: LMDBTransaction) throws(EngramError) -> Bool {
+    static func anyMarker(table: LMDBDatabase, in transaction: StoreTransaction) throws(EngramError) -> Bool {
         try transaction.withCursor(table) { (cursor) throws(EngramError) -> Bool in
             guard let first = try [LifecycleKey.namespaceErasure].withBytes({ (key) throws(EngramError) in try cursor.seek(atOrAfter: key) }) else { return false }
             return first.key[0] == LifecycleKey.namespaceErasure || first.key[0] == LifecycleKey.leadErasure
         }
     }
 
-    static func erasingNamespaces(table: LMDBDatabase, in transaction: LMDBTransaction) throws(EngramError) -> [Namespace] {
+    static func erasingNamespaces(table: LMDBDatabase, in transaction: StoreTransaction) throws(EngramError) -> [Namespace] {
         try transaction.withCursor(table) { (cursor) throws(EngramError) -> [Namespace] in
             var found: [Namespace] = []
             var entry = try [LifecycleKey.namespaceErasure].withBytes { (key) throws(EngramError) in try cursor.seek(atOrAfter: key) }

@@ -14,6 +14,8 @@ struct LifecycleTables: Sendable {
             markers: try environment.openDatabase("lifecycle", in: transaction),
             engagement: try environment.openDatabase("lead_engagement", in: transaction))
     }
+
+    var all: [LMDBDatabase] { [markers, engagement] }
 }
 
 /// Keys of the `lifecycle` table: a kind byte, then the namespace prefix, then (for a lead) its id.
@@ -94,7 +96,7 @@ enum FoldCursorLayout {
     }
 
     /// The namespace's cursor in `transaction`: 1 (fold from the start) when it has none.
-    static func read(_ namespace: Namespace, table: LMDBDatabase, in transaction: LMDBTransaction) throws(EngramError) -> UInt64 {
+    static func read(_ namespace: Namespace, table: LMDBDatabase, in transaction: StoreTransaction) throws(EngramError) -> UInt64 {
         try LifecycleKey.namespaced(LifecycleKey.foldCursor, namespace).withBytes { (key) throws(EngramError) -> UInt64 in
             guard let value = try transaction.get(table, key) else { return 1 }
             return try decode(value, source: table.name)

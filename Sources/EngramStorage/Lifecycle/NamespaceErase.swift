@@ -44,7 +44,7 @@ enum EraseRange: UInt8, CaseIterable, Sendable {
     }
 
     /// The range's keys in `transaction`, counted up to `countMax`.
-    func count(_ namespace: Namespace, tables: Tables, in transaction: LMDBTransaction, countMax: Int) throws(EngramError) -> Int {
+    func count(_ namespace: Namespace, tables: Tables, in transaction: StoreTransaction, countMax: Int) throws(EngramError) -> Int {
         let prefix = prefix(namespace)
         return try transaction.withCursor(table(tables)) { (cursor) throws(EngramError) -> Int in
             var count = 0

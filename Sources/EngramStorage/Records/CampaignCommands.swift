@@ -87,14 +87,14 @@ public struct CampaignDelete: WriteCommand {
 /// Campaign lookups shared by commands and reads.
 enum CampaignReading {
     /// The campaign's summary; zeros when it has no events.
-    static func summary(namespace: Namespace, campaignID: UUID, table: LMDBDatabase, in transaction: LMDBTransaction) throws(EngramError) -> CampaignTotals {
+    static func summary(namespace: Namespace, campaignID: UUID, table: LMDBDatabase, in transaction: StoreTransaction) throws(EngramError) -> CampaignTotals {
         try RecordKeys.with({ MetricKeys.appendCampaign(&$0, namespace, campaignID) }) { (key) throws(EngramError) in
             guard let stored = try transaction.get(table, key) else { return CampaignTotals() }
             return try TotalsLayout.decode(stored, source: table.name)
         }
     }
 
-    static func exists(namespace: Namespace, id: UUID, table: LMDBDatabase, in transaction: LMDBTransaction) throws(EngramError) -> Bool {
+    static func exists(namespace: Namespace, id: UUID, table: LMDBDatabase, in transaction: StoreTransaction) throws(EngramError) -> Bool {
         try RecordKeys.with({ $0.append(namespace: namespace); $0.append(uuid: id) }) { (key) throws(EngramError) in
             try transaction.get(table, key) != nil
         }

@@ -96,13 +96,13 @@ struct CampaignMetricsDeleteOperation: RedoOperation {
 
 /// Read-modify-write of one totals entry; an entry exists exactly while its event count is above 0.
 enum TotalsUpdate {
-    static func add(_ event: CampaignMetricEvent, table: LMDBDatabase, key: UnsafeRawBufferPointer, in transaction: LMDBTransaction) throws(EngramError) {
+    static func add(_ event: CampaignMetricEvent, table: LMDBDatabase, key: UnsafeRawBufferPointer, in transaction: StoreTransaction) throws(EngramError) {
         var totals = try transaction.get(table, key).map { (stored) throws(EngramError) in try TotalsLayout.decode(stored, source: table.name) } ?? CampaignTotals()
         guard totals.add(event) else { throw EngramError(.corrupt, "\(table.name) totals overflow, which the command checked against") }
         try write(totals, table: table, key: key, in: transaction)
     }
 
-    static func subtract(_ event: CampaignMetricEvent, table: LMDBDatabase, key: UnsafeRawBufferPointer, in transaction: LMDBTransaction) throws(EngramError) {
+    static func subtract(_ event: CampaignMetricEvent, table: LMDBDatabase, key: UnsafeRawBufferPointer, in transaction: StoreTransaction) throws(EngramError) {
         guard let stored = try transaction.get(table, key) else {
             throw EngramError(.corrupt, "\(table.name) has no totals for an event being deleted")
         }
@@ -116,7 +116,7 @@ enum TotalsUpdate {
         }
     }
 
-    private static func write(_ totals: CampaignTotals, table: LMDBDatabase, key: UnsafeRawBufferPointer, in transaction: LMDBTransaction) throws(EngramError) {
+    private static func write(_ totals: CampaignTotals, table: LMDBDatabase, key: UnsafeRawBufferPointer, in transaction: StoreTransaction) throws(EngramError) {
         try transaction.put(table, key, reserving: TotalsLayout.bytes) { buffer in TotalsLayout.encode(totals, into: buffer) }
     }
 }

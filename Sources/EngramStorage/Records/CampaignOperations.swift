@@ -79,7 +79,7 @@ struct CampaignDeleteOperation: RedoOperation {
 enum RecordRanges {
     /// Deletes every entry whose key starts with `prefix`; returns how many.
     @discardableResult
-    static func deleteAll(_ table: LMDBDatabase, prefix: UnsafeRawBufferPointer, in transaction: LMDBTransaction) throws(EngramError) -> Int {
+    static func deleteAll(_ table: LMDBDatabase, prefix: UnsafeRawBufferPointer, in transaction: StoreTransaction) throws(EngramError) -> Int {
         try transaction.withCursor(table) { (cursor) throws(EngramError) -> Int in
             var deleted = 0
             // Seek again after each delete: simple, and each step is one B-tree descent.

@@ -175,7 +175,7 @@ extension EngramStore {
         }
     }
 
-    static func campaign(namespace: Namespace, id: UUID, table: LMDBDatabase, in transaction: LMDBTransaction) throws(EngramError) -> Campaign? {
+    static func campaign(namespace: Namespace, id: UUID, table: LMDBDatabase, in transaction: StoreTransaction) throws(EngramError) -> Campaign? {
         try RecordKeys.with({ $0.append(namespace: namespace); $0.append(uuid: id) }) { (key) throws(EngramError) -> Campaign? in
             guard let stored = try transaction.get(table, key) else { return nil }
             let campaign = try CampaignView(stored, source: table.name).campaign()
@@ -213,7 +213,7 @@ struct CampaignWalk {
     }
 
     /// Hands each campaign of the page to `visit`; returns the cursor when more follow.
-    func run(tables: RecordTables, in transaction: LMDBTransaction, _ visit: (CampaignView) throws(EngramError) -> Void) throws(EngramError) -> CampaignCursor? {
+    func run(tables: RecordTables, in transaction: StoreTransaction, _ visit: (CampaignView) throws(EngramError) -> Void) throws(EngramError) -> CampaignCursor? {
         var count = 0
         var last: CampaignCursor?
         for prefix in prefixes {

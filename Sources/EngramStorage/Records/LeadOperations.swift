@@ -111,11 +111,11 @@ struct LeadDeleteOperation: RedoOperation {
 
 /// Index entries: a key with an empty value.
 enum RecordIndex {
-    static func put(_ table: LMDBDatabase, _ key: [UInt8], in transaction: LMDBTransaction) throws(EngramError) {
+    static func put(_ table: LMDBDatabase, _ key: [UInt8], in transaction: StoreTransaction) throws(EngramError) {
         try key.withBytes { (key) throws(EngramError) in try put(table, key, in: transaction) }
     }
 
-    static func put(_ table: LMDBDatabase, _ key: UnsafeRawBufferPointer, in transaction: LMDBTransaction) throws(EngramError) {
+    static func put(_ table: LMDBDatabase, _ key: UnsafeRawBufferPointer, in transaction: StoreTransaction) throws(EngramError) {
         // A zero-length value with a real address: LMDB copies from it.
         try withUnsafeTemporaryAllocation(byteCount: 1, alignment: 1) { (buffer) throws(EngramError) in
             try transaction.put(table, key, UnsafeRawBufferPointer(start: buffer.baseAddress, count: 0))
@@ -123,7 +123,7 @@ enum RecordIndex {
     }
 
     /// Deletes an entry that must exist: a missing one means the index and its records diverged.
-    static func delete(_ table: LMDBDatabase, _ key: [UInt8], in transaction: LMDBTransaction) throws(EngramError) {
+    static func delete(_ table: LMDBDatabase, _ key: [UInt8], in transaction: StoreTransaction) throws(EngramError) {
         let existed = try key.withBytes { (key) throws(EngramError) in try transaction.delete(table, key) }
         guard existed else { throw EngramError(.corrupt, "\(table.name) has no entry \(printable(key)) for a record that names it") }
     }
@@ -132,7 +132,7 @@ enum RecordIndex {
 /// Lead lookups shared by commands (in the write transaction) and reads.
 enum LeadReading {
     /// The id of the lead whose folded email equals `email`'s, or nil.
-    static func emailOwner(namespace: Namespace, email: String, table: LMDBDatabase, in transaction: LMDBTransaction) throws(EngramError) -> UUID? {
+    static func emailOwner(namespace: Namespace, email: String, table: LMDBDatabase, in transaction: StoreTransaction) throws(EngramError) -> UUID? {
         try email.withUTF8Bytes { (utf8) throws(EngramError) -> UUID? in
             try RecordKeys.with({ $0.append(namespace: namespace); $0.append(foldedEmail: utf8) }) { (key) throws(EngramError) -> UUID? in
                 guard let value = try transaction.get(table, key) else { return nil }

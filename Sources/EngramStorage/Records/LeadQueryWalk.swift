@@ -15,7 +15,7 @@ struct LeadQueryWalk {
         case finish(LeadCursor?)
     }
 
-    let transaction: LMDBTransaction
+    let transaction: StoreTransaction
     let leads: LMDBDatabase
     let index: LMDBDatabase
     let namespace: Namespace
@@ -34,7 +34,7 @@ struct LeadQueryWalk {
     private var lastReturned: LeadPosition?
     private var lastExamined: LeadPosition?
 
-    init(transaction: LMDBTransaction, tables: RecordTables, namespace: Namespace, query: LeadQuery, limits: Limits) {
+    init(transaction: StoreTransaction, tables: RecordTables, namespace: Namespace, query: LeadQuery, limits: Limits) {
         self.transaction = transaction
         leads = tables.leads
         self.namespace = namespace
@@ -64,7 +64,7 @@ struct LeadQueryWalk {
     }
 
     /// The entry's position if it is an index entry under `prefix`, nil past the prefix's range.
-    private func position(_ entry: LMDBCursor.Entry?) throws(EngramError) -> LeadPosition? {
+    private func position(_ entry: StoreCursor.Entry?) throws(EngramError) -> LeadPosition? {
         guard let entry, entry.key.starts(with: prefix) else { return nil }
         guard entry.key.count == prefix.count + 25 else {
             throw EngramError(.corrupt, "\(index.name) key of \(entry.key.count) bytes under a prefix of \(prefix.count), expected \(prefix.count + 25)")
@@ -76,7 +76,7 @@ struct LeadQueryWalk {
 
     mutating func runScoreOrder(after cursor: LeadCursor?, _ visit: Visit) throws(EngramError) -> LeadCursor? {
         try transaction.withCursor(index) { (lmdb) throws(EngramError) -> LeadCursor? in
-            var entry: LMDBCursor.Entry?
+            var entry: StoreCursor.Entry?
             if let cursor {
                 let start = LeadPosition(cursor)
                 seeks += 1
@@ -137,7 +137,7 @@ struct LeadQueryWalk {
 
     /// The first entry of one score's run that sorts after `start` in the newest order and passes
     /// the time filter.
-    private func firstHead(score: UInt8, after start: LeadPosition?, _ lmdb: LMDBCursor) throws(EngramError) -> LeadPosition? {
+    private func firstHead(score: UInt8, after start: LeadPosition?, _ lmdb: StoreCursor) throws(EngramError) -> LeadPosition? {
         var skipEqual = false
         let found = try withKey({ writer in
             writer.append(RecordKeys.scoreDescending(score))

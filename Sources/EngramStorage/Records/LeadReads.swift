@@ -81,7 +81,7 @@ extension EngramStore {
         }
     }
 
-    static func lead(namespace: Namespace, id: UUID, table: LMDBDatabase, in transaction: LMDBTransaction) throws(EngramError) -> Lead? {
+    static func lead(namespace: Namespace, id: UUID, table: LMDBDatabase, in transaction: StoreTransaction) throws(EngramError) -> Lead? {
         try RecordKeys.with({ $0.append(namespace: namespace); $0.append(uuid: id) }) { (key) throws(EngramError) -> Lead? in
             guard let stored = try transaction.get(table, key) else { return nil }
             let lead = try LeadView(stored, source: table.name).lead()

@@ -46,13 +46,13 @@ extension EngramStore {
 
 /// The consistency check's state: one read transaction, the report being built.
 struct RecordsChecker {
-    let transaction: LMDBTransaction
+    let transaction: StoreTransaction
     let tables: RecordTables
     let limits: Limits
     let problemCountMax: Int
     var report = RecordsConsistencyReport()
 
-    init(transaction: LMDBTransaction, tables: RecordTables, limits: Limits, problemCountMax: Int) {
+    init(transaction: StoreTransaction, tables: RecordTables, limits: Limits, problemCountMax: Int) {
         self.transaction = transaction
         self.tables = tables
         self.limits = limits

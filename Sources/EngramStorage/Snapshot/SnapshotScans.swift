@@ -150,7 +150,7 @@ extension StoreSnapshot {
 
     /// Calls `body` with the address of each block that may hold positions at or after
     /// `position`, ascending, while it returns true. Returns whether the last block was reached.
-    private static func forEachBlock(from position: UInt64, log: EpisodicLog, _ transaction: LMDBTransaction, _ body: (UInt64) throws(EngramError) -> Bool) throws(EngramError) -> Bool {
+    private static func forEachBlock(from position: UInt64, log: EpisodicLog, _ transaction: StoreTransaction, _ body: (UInt64) throws(EngramError) -> Bool) throws(EngramError) -> Bool {
         try transaction.withCursor(log.table) { (cursor) throws(EngramError) -> Bool in
             let startKey = EpisodicKey.numbered(EpisodicKey.block, position)
             var entry = try startKey.withBytes { (key) throws(EngramError) in try cursor.seek(atOrAfter: key) }

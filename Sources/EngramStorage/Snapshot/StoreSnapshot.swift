@@ -37,9 +37,11 @@ public enum SnapshotTable: UInt8, Sendable, CaseIterable {
 }
 
 /// A consistent read-only view of the whole store at one instant, held open across many calls:
-/// one LMDB read transaction, the episodic position at that instant, and read handles on every
-/// episodic segment file the snapshot names (so retention or recompression removing a file does
-/// not take it from under the snapshot).
+/// one LMDB read transaction on a checkpoint that holds every batch published before the open, the
+/// episodic position at that instant, and read handles on every episodic segment file the snapshot
+/// names (so retention or recompression removing a file does not take it from under the snapshot).
+/// It reads LMDB alone, so holding it pins LMDB pages, never write buffers (docs/STORAGE.md,
+/// "Checkpoints").
 ///
 /// Owner: whoever opened it (`EngramStore.openSnapshot()`), who must `close()` it; the store
 /// closes any left open when it closes. Any thread may use it, one call at a time (calls are
@@ -47,7 +49,7 @@ public enum SnapshotTable: UInt8, Sendable, CaseIterable {
 /// LMDB pages, which is why `Limits.snapshotHoldSecondsMax` bounds how long a server keeps one.
 public final class StoreSnapshot: @unchecked Sendable {
     struct State {
-        var transaction: LMDBTransaction?
+        var transaction: StoreTransaction?
         var pinnedHandles: [String: SegmentReadHandle]
     }
 
@@ -60,18 +62,19 @@ public final class StoreSnapshot: @unchecked Sendable {
     init(store: EngramStore) throws(EngramError) {
         self.store = store
         openedNanoseconds = monotonicNanoseconds()
-        var opened: (LMDBTransaction, SnapshotPosition, [String: SegmentReadHandle])?
+        var opened: (StoreTransaction, SnapshotPosition, [String: SegmentReadHandle])?
         // A segment removed between the transaction's start and the handle's open is named by the
         // snapshot but gone: begin again, once or twice, on a newer snapshot.
         for attempt in 1...3 {
-            let transaction = try store.environment.beginPinnedRead()
+            let pinned = try store.environment.beginPinnedRead()
+            let transaction = StoreTransaction(lmdbOnly: pinned, snapshotLSN: (try? pinned.readUInt64(store.tables.meta, MetaKey.appliedLSN) ?? 0) ?? 0)
             do throws(EngramError) {
                 let position = try Self.readPosition(store, transaction)
                 let handles = try Self.pinSegments(store, transaction, missingIsFatal: attempt < 3)
                 opened = (transaction, position, handles)
                 break
             } catch {
-                transaction.abort()
+                transaction.lmdb.abort()
                 if error.code != .corrupt || attempt == 3 { throw error }
             }
         }
@@ -81,14 +84,14 @@ public final class StoreSnapshot: @unchecked Sendable {
     }
 
     deinit {
-        state.withLock { $0.transaction?.abort() }
+        state.withLock { $0.transaction?.lmdb.abort() }
     }
 
     /// Ends the read transaction and lets go of the segment files. Idempotent.
     public func close() {
         let wasOpen = state.withLock { state -> Bool in
             guard let transaction = state.transaction else { return false }
-            transaction.abort()
+            transaction.lmdb.abort()
             state.transaction = nil
             state.pinnedHandles = [:]
             return true
@@ -102,7 +105,7 @@ public final class StoreSnapshot: @unchecked Sendable {
     public var heldNanoseconds: UInt64 { monotonicNanoseconds() - openedNanoseconds }
 
     /// Runs `body` with the snapshot's transaction, under its lock. `.closed` once closed.
-    func withTransaction<Result>(_ body: (LMDBTransaction, [String: SegmentReadHandle]) throws(EngramError) -> Result) throws(EngramError) -> Result {
+    func withTransaction<Result>(_ body: (StoreTransaction, [String: SegmentReadHandle]) throws(EngramError) -> Result) throws(EngramError) -> Result {
         let result = state.withLock { state in
             Swift.Result { () throws(EngramError) -> Result in
                 guard let transaction = state.transaction else { throw EngramError(.closed, "the snapshot is closed") }
@@ -112,7 +115,7 @@ public final class StoreSnapshot: @unchecked Sendable {
         return try result.get()
     }
 
-    private static func readPosition(_ store: EngramStore, _ transaction: LMDBTransaction) throws(EngramError) -> SnapshotPosition {
+    private static func readPosition(_ store: EngramStore, _ transaction: StoreTransaction) throws(EngramError) -> SnapshotPosition {
         let meta = store.tables.meta
         let lsn = try transaction.readUInt64(meta, MetaKey.appliedLSN) ?? 0
         let version = try transaction.readUInt64(meta, MetaKey.versionCounter) ?? 0
@@ -122,7 +125,7 @@ public final class StoreSnapshot: @unchecked Sendable {
     }
 
     /// Opens (or shares) a read handle on every segment file a segment row names.
-    private static func pinSegments(_ store: EngramStore, _ transaction: LMDBTransaction, missingIsFatal: Bool) throws(EngramError) -> [String: SegmentReadHandle] {
+    private static func pinSegments(_ store: EngramStore, _ transaction: StoreTransaction, missingIsFatal: Bool) throws(EngramError) -> [String: SegmentReadHandle] {
         let log = store.writer.episodicLog
         var rows: [(segment: UInt64, generation: UInt32)] = []
         try transaction.withCursor(log.table) { (cursor) throws(EngramError) in
@@ -148,18 +151,42 @@ public final class StoreSnapshot: @unchecked Sendable {
 }
 
 extension EngramStore {
-    /// Opens a snapshot of the whole store as it is now (see `StoreSnapshot`). Throws `.busy` when
-    /// `Limits.snapshotCountMax` snapshots are open already.
-    public func openSnapshot() throws(EngramError) -> StoreSnapshot {
-        try snapshotRegistry.reserve(countMax: limits.snapshotCountMax)
+    /// Opens a snapshot of the whole store as it is now (see `StoreSnapshot`): asks for a
+    /// checkpoint of every batch published so far and, when it has committed, calls `completion`
+    /// on the checkpoint thread with a snapshot of LMDB. Calls it at once with `.busy` when
+    /// `Limits.snapshotCountMax` snapshots are open already. For servers, which must not wait.
+    public func openSnapshot(completion: @escaping @Sendable (Result<StoreSnapshot, EngramError>) -> Void) {
         do throws(EngramError) {
-            let snapshot = try StoreSnapshot(store: self)
-            snapshotRegistry.add(snapshot)
-            return snapshot
+            try snapshotRegistry.reserve(countMax: limits.snapshotCountMax)
+        } catch {
+            return completion(.failure(error))
+        }
+        do throws(EngramError) {
+            try submit(CheckpointCommand(request: .plain)) { [self] result in
+                completion(Result { () throws(EngramError) -> StoreSnapshot in
+                    do throws(EngramError) {
+                        try result.get()
+                        let snapshot = try StoreSnapshot(store: self)
+                        snapshotRegistry.add(snapshot)
+                        return snapshot
+                    } catch {
+                        snapshotRegistry.cancelReservation()
+                        throw error
+                    }
+                })
+            }
         } catch {
             snapshotRegistry.cancelReservation()
-            throw error
+            completion(.failure(error))
         }
+    }
+
+    /// Opens a snapshot, waiting for its checkpoint on the calling thread (see
+    /// `openSnapshot(completion:)`). Not from an event loop or the writer's completions.
+    public func openSnapshot() throws(EngramError) -> StoreSnapshot {
+        let waiter = WriteWaiter<StoreSnapshot>()
+        openSnapshot { waiter.finish($0) }
+        return try waiter.wait().get()
     }
 
     /// Snapshots open now.

@@ -1,12 +1,11 @@
-/// The checkpoint file: which commit-log LSN the LMDB file on disk is known to hold, and a copy of
-/// LMDB's two meta pages at that moment.
+/// The checkpoint file of the layout before issue 14: which commit-log LSN the LMDB file on disk
+/// is known to hold, and a copy of LMDB's two meta pages at that moment.
 ///
-/// LMDB runs with `MDB_NOSYNC`, so after a power cut its newest meta page may name pages that never
-/// reached the disk. The store keeps a read transaction open on the checkpointed snapshot until the
-/// next checkpoint is durable, so LMDB never reuses that snapshot's pages; writing the saved meta
-/// pages back at open therefore yields exactly the checkpointed tree, and replaying the log from
-/// its LSN yields every acknowledged write. docs/STORAGE.md ("Checkpoints") gives the whole
-/// argument.
+/// That layout committed LMDB with `MDB_NOSYNC`, so after a power cut its newest meta page could
+/// name pages that never reached the disk; a pinned read transaction kept the checkpointed
+/// snapshot's pages from reuse, and writing the saved meta pages back at open yielded exactly the
+/// checkpointed tree. Today's store reads the file only to convert such a store and then removes
+/// it (docs/STORAGE.md, "Recovery", step 1).
 ///
 /// ```
 ///  0          8          12          16         24         32
@@ -84,5 +83,66 @@ struct Checkpoint: Equatable {
         guard newest == lmdbTransaction else {
             throw EngramError.corrupt("the newer LMDB meta page holds transaction \(newest), the checkpoint names \(lmdbTransaction)", file: file, offset: 0)
         }
+    }
+}
+
+/// Reading, writing and restoring the checkpoint file of the earlier layout.
+enum LegacyCheckpoint {
+    static let temporaryFileName = Checkpoint.fileName + ".tmp"
+
+    /// Reads the checkpoint file, or nil when there is none (a store of the current layout).
+    static func read(directory: String, fileSystem: any FileSystem) throws(EngramError) -> Checkpoint? {
+        let path = Path.join(directory, Checkpoint.fileName)
+        guard fileSystem.exists(path) else { return nil }
+        let handle = try fileSystem.open(path, create: false)
+        defer { handle.close() }
+        let size = try handle.size()
+        guard size <= 1 << 20 else { throw EngramError.corrupt("checkpoint file of \(size) bytes is implausibly large", file: path, offset: 0) }
+        return try Checkpoint.decode(try handle.read(byteCount: Int(size), at: 0), file: path)
+    }
+
+    /// Writes `checkpoint` through a synced temporary file and a rename. Only tests write one now,
+    /// to make stores of the earlier layout.
+    static func write(_ checkpoint: Checkpoint, directory: String, fileSystem: any FileSystem) throws(EngramError) {
+        let temporaryPath = Path.join(directory, temporaryFileName)
+        let finalPath = Path.join(directory, Checkpoint.fileName)
+        let handle = try fileSystem.open(temporaryPath, create: true)
+        do throws(EngramError) {
+            try handle.truncate(to: 0)
+            try handle.write(checkpoint.encoded(), at: 0)
+            try handle.sync()
+        } catch {
+            handle.close()
+            throw error
+        }
+        handle.close()
+        try fileSystem.rename(temporaryPath, to: finalPath)
+        try fileSystem.syncDirectory(directory)
+    }
+
+    /// Writes the checkpoint's meta pages back into LMDB's data file before LMDB opens it, so LMDB
+    /// starts from the checkpointed snapshot whatever a crash left in its newer meta page.
+    static func restore(_ checkpoint: Checkpoint, lmdbDirectory: String) throws(EngramError) {
+        let path = Path.join(lmdbDirectory, "data.mdb")
+        let fileSystem = PosixFileSystem()
+        guard fileSystem.exists(path) else {
+            throw EngramError.corrupt("a checkpoint exists but LMDB's data file is missing", file: path, offset: 0)
+        }
+        let handle = try fileSystem.open(path, create: false)
+        defer { handle.close() }
+        let size = try handle.size()
+        guard size >= Int64(checkpoint.pageBytes * 2) else {
+            throw EngramError.corrupt("LMDB's data file of \(size) bytes is shorter than its meta pages", file: path, offset: 0)
+        }
+        try handle.write(checkpoint.metaPages, at: 0)
+        try handle.sync()
+    }
+
+    /// Removes the file (and a temporary one) once LMDB's own synced commit holds its snapshot.
+    static func remove(directory: String, fileSystem: any FileSystem) throws(EngramError) {
+        for name in [Checkpoint.fileName, temporaryFileName] where fileSystem.exists(Path.join(directory, name)) {
+            try fileSystem.remove(Path.join(directory, name))
+        }
+        try fileSystem.syncDirectory(directory)
     }
 }

@@ -1,123 +1,240 @@
-/// Takes checkpoints and restores the last one at open. Owned by the writer thread after open.
+/// The checkpoint thread: applies frozen write buffers to LMDB in one synced transaction, publishes
+/// a view without them, and lets the commit log go up to their last batch (docs/STORAGE.md,
+/// "Checkpoints").
 ///
-/// A checkpoint: sync the episodic segments written since the last one; make the log durable; `fdatasync` LMDB's data file; read LMDB's two meta pages
-/// back from disk; write them with the LSN to `checkpoint` (through a synced temporary file and a
-/// rename); pin a read transaction on the snapshot so LMDB cannot reuse its pages; release the
-/// previous pin; delete log segments the checkpoint covers.
-final class Checkpointer {
-    let directory: String
-    let fileSystem: any FileSystem
+/// Threads: the writer hands buffers over with `submit` (and waits for room with `waitForRoom`);
+/// everything else runs on the checkpoint thread, or on the caller's thread through `runNow` while
+/// recovery runs and no thread exists yet. `@unchecked Sendable`: the shared fields are guarded by
+/// `lock`; LMDB's write transaction is begun and committed on one thread at a time.
+final class Checkpointer: @unchecked Sendable {
+    /// What the writer hands over with one frozen buffer.
+    struct Handoff {
+        let buffer: WriteBuffer
+        /// Episodic segment files written by the buffer's batches, to sync before LMDB records
+        /// their blocks. `closeAfter`: a sealed segment's handle the writer gave up, closed once
+        /// synced.
+        let segmentFiles: [(handle: any FileHandle, closeAfter: Bool)]
+        /// Writes completed only after this checkpoint commits (an erase's, a snapshot's).
+        var deferred: [PendingWrite]
+    }
+
     let environment: LMDBEnvironment
-    let dataFilePath: String
-    /// Its segments are synced first in every checkpoint (docs/EPISODIC.md, "Durability").
-    let episodicLog: EpisodicLog
-    /// Read-only access to LMDB's data file, outside the injectable file layer: LMDB does its own
-    /// I/O, so a simulated power loss does not apply to its file.
-    private let dataFile: any FileHandle
-    /// The read transaction that keeps the checkpointed snapshot's pages from being reused.
-    private var pin: LMDBTransaction?
-    private(set) var lastCheckpointLSN: UInt64 = 0
-    private(set) var lastCheckpointNanoseconds: UInt64 = 0
-    /// LMDB's last page number at the last checkpoint, to measure the file's growth since.
-    private(set) var lastCheckpointPageNumber = 0
+    let tables: [LMDBDatabase]
+    let views: StoreViews
+    /// The log whose covered segments a checkpoint removes; nil while recovery replays it (its
+    /// segments are removed by recovery's last checkpoint, after `attach`).
+    private var log: CommitLog?
+    let limits: Limits
+    let statistics: Lock<StoreStatistics>
+    let eventHandler: (@Sendable (StoreEvent) -> Void)?
 
-    init(directory: String, fileSystem: any FileSystem, environment: LMDBEnvironment, episodicLog: EpisodicLog) throws(EngramError) {
-        self.directory = directory
-        self.episodicLog = episodicLog
-        self.fileSystem = fileSystem
+    // Guarded by `lock`.
+    private let lock = ConditionLock()
+    private var pending: [Handoff] = []
+    private var stopping = false
+    private var abandoned = false
+    private var threadFinished = true
+    private var running = false
+    /// The last checkpoint's failure, until one succeeds.
+    private var failure: EngramError?
+
+    init(environment: LMDBEnvironment, tables: [LMDBDatabase], views: StoreViews, limits: Limits, statistics: Lock<StoreStatistics>, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
         self.environment = environment
-        self.dataFilePath = Path.join(Path.join(directory, StoreLayout.lmdbDirectory), "data.mdb")
-        self.dataFile = try PosixFileSystem().open(dataFilePath, create: false)
+        self.tables = tables
+        self.views = views
+        self.limits = limits
+        self.statistics = statistics
+        self.eventHandler = eventHandler
     }
 
-    deinit {
-        dataFile.close()
+    /// Gives the checkpoints the log once recovery has read it. Before `start`.
+    func attach(log: CommitLog) {
+        self.log = log
     }
 
-    /// Makes LMDB's state at `lsn` the recovery point. Writer thread only, between batches.
-    func checkpoint(lsn: UInt64, log: CommitLog) throws(EngramError) {
-        try episodicLog.syncForCheckpoint()
-        try log.sync()
-        try environment.sync()
-        let pageBytes = environment.pageBytes
-        let metaPages = try dataFile.read(byteCount: pageBytes * 2, at: 0)
-        guard metaPages.count == pageBytes * 2 else {
-            throw EngramError.corrupt("LMDB data file is shorter than its two meta pages", file: dataFilePath, offset: 0)
+    func start() {
+        lock.withLock { threadFinished = false }
+        startThread(name: "engram-checkpoint") { [self] in run() }
+    }
+
+    /// Queues a frozen buffer. Writer thread.
+    func submit(_ handoff: Handoff) {
+        lock.withLock {
+            pending.append(handoff)
+            lock.broadcast()
         }
-        let checkpoint = Checkpoint(lsn: lsn, lmdbTransaction: UInt64(environment.info.me_last_txnid), pageBytes: pageBytes, metaPages: metaPages)
-        try checkpoint.validateMetaPages(file: dataFilePath)
-        try Self.write(checkpoint, directory: directory, fileSystem: fileSystem)
-        let newPin = try environment.beginPinnedRead()
-        pin?.abort()
-        pin = newPin
-        lastCheckpointLSN = lsn
-        lastCheckpointNanoseconds = monotonicNanoseconds()
-        lastCheckpointPageNumber = environment.info.me_last_pgno
-        log.resetBytesSinceCheckpoint()
-        try log.removeSegments(coveredBy: lsn)
     }
 
-    /// Bytes LMDB's file has grown by since the last checkpoint.
-    var growthBytesSinceCheckpoint: Int {
-        max(0, environment.info.me_last_pgno - lastCheckpointPageNumber) * environment.pageBytes
+    /// Frozen buffers not yet applied, the one being applied included.
+    var pendingCount: Int { lock.withLock { pending.count } }
+
+    /// The last checkpoint's failure, while no later one has succeeded.
+    var lastFailure: EngramError? { lock.withLock { failure } }
+
+    /// Waits until fewer than `countMax` frozen buffers wait, or a checkpoint has failed (returned,
+    /// so the writer can refuse writes with it rather than wait for a retry that may never
+    /// succeed). Writer thread.
+    func waitForRoom(countMax: Int) -> EngramError? {
+        lock.withLock {
+            while pending.count >= countMax {
+                if let failure { return failure }
+                if threadFinished { return EngramError(.closed, "the checkpoint thread has stopped") }
+                lock.wait(untilNanoseconds: nil)
+            }
+            return nil
+        }
     }
 
-    /// Ends the pin; called when the store closes.
-    func releasePin() {
-        pin?.abort()
-        pin = nil
+    /// Applies everything handed over, then ends the thread. For `close`.
+    func stop() {
+        lock.withLock {
+            stopping = true
+            lock.broadcast()
+            while !threadFinished { lock.wait(untilNanoseconds: nil) }
+        }
     }
 
-    static func write(_ checkpoint: Checkpoint, directory: String, fileSystem: any FileSystem) throws(EngramError) {
-        let temporaryPath = Path.join(directory, Checkpoint.fileName + ".tmp")
-        let finalPath = Path.join(directory, Checkpoint.fileName)
-        let handle = try fileSystem.open(temporaryPath, create: true)
+    /// Ends the thread without applying what waits, as `kill -9` would. For tests.
+    func abandon() {
+        lock.withLock {
+            stopping = true
+            abandoned = true
+            lock.broadcast()
+            while !threadFinished { lock.wait(untilNanoseconds: nil) }
+        }
+        let left = lock.withLock { () -> [Handoff] in
+            defer { pending.removeAll() }
+            return pending
+        }
+        let error = EngramError(.closed, "the store was abandoned before its checkpoint")
+        for handoff in left { for write in handoff.deferred { write.fail(error) } }
+    }
+
+    /// Applies everything handed over on the caller's thread. Recovery, before the thread starts.
+    func runNow() throws(EngramError) {
+        let handoffs = lock.withLock { () -> [Handoff] in
+            defer { pending.removeAll() }
+            return pending
+        }
+        guard !handoffs.isEmpty else { return }
         do throws(EngramError) {
-            try handle.truncate(to: 0)
-            try handle.write(checkpoint.encoded(), at: 0)
-            try handle.sync()
+            try checkpoint(handoffs)
         } catch {
-            handle.close()
+            for handoff in handoffs { for write in handoff.deferred { write.fail(error) } }
             throw error
         }
-        handle.close()
-        try fileSystem.rename(temporaryPath, to: finalPath)
-        try fileSystem.syncDirectory(directory)
     }
 
-    /// Reads the checkpoint file, or nil when there is none (a new store).
-    static func read(directory: String, fileSystem: any FileSystem) throws(EngramError) -> Checkpoint? {
-        let path = Path.join(directory, Checkpoint.fileName)
-        guard fileSystem.exists(path) else { return nil }
-        let handle = try fileSystem.open(path, create: false)
-        defer { handle.close() }
-        let size = try handle.size()
-        guard size <= 1 << 20 else { throw EngramError.corrupt("checkpoint file of \(size) bytes is implausibly large", file: path, offset: 0) }
-        return try Checkpoint.decode(try handle.read(byteCount: Int(size), at: 0), file: path)
-    }
+    // MARK: The thread
 
-    /// Writes the checkpoint's meta pages back into LMDB's data file before LMDB opens it, so LMDB
-    /// starts from the checkpointed snapshot whatever a crash left in its newer meta page.
-    static func restore(_ checkpoint: Checkpoint, lmdbDirectory: String) throws(EngramError) {
-        let path = Path.join(lmdbDirectory, "data.mdb")
-        let fileSystem = PosixFileSystem()
-        guard fileSystem.exists(path) else {
-            throw EngramError.corrupt("a checkpoint exists but LMDB's data file is missing", file: path, offset: 0)
+    private func run() {
+        var retriedWhileStopping = false
+        while let handoffs = nextWork() {
+            do throws(EngramError) {
+                try checkpoint(handoffs)
+                lock.withLock {
+                    pending.removeFirst(handoffs.count)
+                    failure = nil
+                    lock.broadcast()
+                }
+            } catch {
+                eventHandler?(.checkpointFailed(error))
+                // The buffers stay queued for the retry; what waited on this checkpoint is told now.
+                let deferred = lock.withLock { () -> [PendingWrite] in
+                    failure = error
+                    var waiting: [PendingWrite] = []
+                    for index in 0..<handoffs.count {
+                        waiting += pending[index].deferred
+                        pending[index].deferred = []
+                    }
+                    lock.broadcast()
+                    return waiting
+                }
+                let told = EngramError(error.code, "the checkpoint failed: \(error.message)", errno: error.errno)
+                for write in deferred { write.fail(told) }
+                // A closing store tries once more after the pause, then leaves the rest to the log.
+                if lock.withLock({ stopping }) && handoffs.count > 0 && retriedWhileStopping { break }
+                if lock.withLock({ stopping }) { retriedWhileStopping = true }
+                retryPause()
+            }
         }
-        let handle = try fileSystem.open(path, create: false)
-        defer { handle.close() }
-        let size = try handle.size()
-        guard size >= Int64(checkpoint.pageBytes * 2) else {
-            throw EngramError.corrupt("LMDB's data file of \(size) bytes is shorter than its meta pages", file: path, offset: 0)
+        lock.withLock {
+            threadFinished = true
+            lock.broadcast()
         }
-        try handle.write(checkpoint.metaPages, at: 0)
-        try handle.sync()
     }
-}
 
-/// The names inside a data directory.
-enum StoreLayout {
-    static let lockFile = "LOCK"
-    static let lmdbDirectory = "lmdb"
-    static let logDirectory = "log"
+    /// Every queued handoff (they are applied in one transaction), or nil when the thread must end.
+    private func nextWork() -> [Handoff]? {
+        lock.withLock {
+            while pending.isEmpty || abandoned {
+                if stopping { return nil }
+                lock.wait(untilNanoseconds: nil)
+            }
+            return pending
+        }
+    }
+
+    private func retryPause() {
+        let deadline = monotonicNanoseconds() + UInt64(limits.checkpointRetryMilliseconds) * 1_000_000
+        lock.withLock {
+            // A stopping store gets one more attempt after the pause, not an endless wait.
+            while !abandoned && monotonicNanoseconds() < deadline {
+                lock.wait(untilNanoseconds: deadline)
+            }
+        }
+    }
+
+    // MARK: One checkpoint
+
+    /// Steps 2 to 5 of a checkpoint over `handoffs`, oldest first.
+    private func checkpoint(_ handoffs: [Handoff]) throws(EngramError) {
+        let started = monotonicNanoseconds()
+        for handoff in handoffs {
+            for file in handoff.segmentFiles { try file.handle.sync() }
+        }
+        let buffers = handoffs.map(\.buffer)
+        let lastLSN = buffers.compactMap(\.lastLSN).max()
+        if let lastLSN {
+            try environment.write { (transaction) throws(EngramError) in
+                for buffer in buffers { try apply(buffer, to: transaction) }
+            }
+            let applied = try environment.read { (transaction) throws(EngramError) in try transaction.readUInt64(views.meta, MetaKey.appliedLSN) }
+            precondition(applied == lastLSN, "a checkpoint through LSN \(lastLSN) left applied_lsn \(applied.map(String.init) ?? "missing") in LMDB")
+            views.checkpointed(buffers, lmdbTransactionID: UInt64(environment.info.me_last_txnid), checkpointLSN: lastLSN)
+            try log?.removeSegments(coveredBy: lastLSN)
+        } else {
+            let view = views.view
+            views.checkpointed(buffers, lmdbTransactionID: view.lmdbTransactionID, checkpointLSN: view.checkpointLSN)
+        }
+        for handoff in handoffs {
+            for file in handoff.segmentFiles where file.closeAfter { file.handle.close() }
+        }
+        let elapsed = monotonicNanoseconds() - started
+        let checkpointLSN = views.view.checkpointLSN
+        statistics.withLock {
+            $0.checkpointCount += 1
+            $0.lastCheckpointLSN = checkpointLSN
+            $0.lastCheckpointNanoseconds = elapsed
+            $0.checkpointNanoseconds += elapsed
+        }
+        for handoff in handoffs { for write in handoff.deferred { write.succeed() } }
+    }
+
+    /// Puts every key's newest version of `buffer` into LMDB: a value, or a delete.
+    private func apply(_ buffer: WriteBuffer, to transaction: LMDBTransaction) throws(EngramError) {
+        for table in tables {
+            var node = buffer.firstNode(table: table)
+            while let current = node {
+                if let version = current.newestVersion {
+                    if version.isTombstone {
+                        try transaction.delete(table, current.key)
+                    } else {
+                        try transaction.put(table, current.key, version.value)
+                    }
+                }
+                node = current.next(0)
+            }
+        }
+    }
 }

@@ -13,6 +13,8 @@ public final class EngramStore: Sendable {
     public var limits: Limits { configuration.limits }
     let environment: LMDBEnvironment
     let tables: Tables
+    /// The write buffers and LMDB's checkpointed state, as readers see them.
+    let views: StoreViews
     let writer: GroupCommitWriter
     /// Short-term memory and the read-through cache of long-term values (docs/HOT_TIER.md),
     /// sized by `Limits.hotTierBytes`. Volatile: empty at every open.
@@ -25,10 +27,11 @@ public final class EngramStore: Sendable {
     /// Open snapshots (docs/EXPORT.md), closed before LMDB closes.
     let snapshotRegistry = SnapshotRegistry()
 
-    private init(configuration: StoreConfiguration, environment: LMDBEnvironment, tables: Tables, writer: GroupCommitWriter, hotTier: HotTier, lockDescriptor: Int32, recovery: RecoveryReport) {
+    private init(configuration: StoreConfiguration, environment: LMDBEnvironment, tables: Tables, views: StoreViews, writer: GroupCommitWriter, hotTier: HotTier, lockDescriptor: Int32, recovery: RecoveryReport) {
         self.configuration = configuration
         self.environment = environment
         self.tables = tables
+        self.views = views
         self.writer = writer
         self.hotTier = hotTier
         self.lockDescriptor = lockDescriptor
@@ -48,7 +51,7 @@ public final class EngramStore: Sendable {
         do throws(EngramError) {
             let hotTier = try HotTier(limits: configuration.limits, clock: configuration.hotTierClock)
             let opened = try StoreRecovery.run(configuration, hotTier: hotTier)
-            let store = EngramStore(configuration: configuration, environment: opened.environment, tables: opened.tables, writer: opened.writer, hotTier: hotTier, lockDescriptor: lockDescriptor, recovery: opened.report)
+            let store = EngramStore(configuration: configuration, environment: opened.environment, tables: opened.tables, views: opened.views, writer: opened.writer, hotTier: hotTier, lockDescriptor: lockDescriptor, recovery: opened.report)
             opened.writer.start()
             store.consolidation?.start(store, intervalMilliseconds: configuration.limits.consolidationIntervalMilliseconds)
             return store
@@ -68,8 +71,8 @@ public final class EngramStore: Sendable {
         Glibc.close(lockDescriptor)
     }
 
-    /// Ends the store as `kill -9` would, for tests: no final sync or checkpoint; LMDB's pages
-    /// stay in the page cache and the commit log keeps only what it wrote.
+    /// Ends the store as `kill -9` would, for tests: no final sync or checkpoint; LMDB keeps its
+    /// last checkpoint, the write buffers are lost, and the commit log keeps only what it wrote.
     func simulateCrash() {
         consolidation?.stop()
         snapshotRegistry.closeAll()
@@ -106,7 +109,7 @@ public final class EngramStore: Sendable {
     // MARK: Writes
 
     /// Queues `command` and calls `completion` on the writer thread when it is durable (or
-    /// applied, for `.applied`), or has failed. Throws at once, without queueing, for a command
+    /// applied, for `.applied`) and visible, or has failed. Throws at once, without queueing, for a command
     /// that breaks a limit, a full queue (`.busy`), or a closed store. For servers that complete
     /// a promise rather than await.
     public func submit<Command: WriteCommand>(
@@ -130,16 +133,27 @@ public final class EngramStore: Sendable {
         return try result.get()
     }
 
-    /// What the writer has done so far, and the queue's depth now.
+    /// Waits until a checkpoint has applied every batch published so far to LMDB. For tests and
+    /// tools; not from an event loop or the writer's completions.
+    func checkpointNow() throws(EngramError) {
+        try writeAndWait(CheckpointCommand(request: .plain))
+    }
+
+    /// What the writer and the checkpoints have done so far, the queue's depth and the write
+    /// buffers now.
     public var statistics: StoreStatistics {
         var statistics = writer.statistics.withLock { $0 }
         statistics.queueDepth = writer.queueDepth
+        let buffers = views.bufferStatistics
+        statistics.writeBufferCount = buffers.count
+        statistics.writeBufferBytes = buffers.byteCount
         return statistics
     }
 
-    /// Runs `body` in a pooled read transaction (a consistent snapshot).
-    func read<Result>(_ body: (LMDBTransaction) throws(EngramError) -> Result) throws(EngramError) -> Result {
-        try environment.read(body)
+    /// Runs `body` in a consistent read of the store: the published batches, in the write buffers
+    /// and LMDB (docs/STORAGE.md, "Write buffers").
+    func read<Result>(_ body: (StoreTransaction) throws(EngramError) -> Result) throws(EngramError) -> Result {
+        try views.read(body)
     }
 }
 

@@ -31,7 +31,8 @@ public enum StoreEvent: Sendable, Equatable {
     case commitLogTailCut(TailCut)
     /// Open replayed this many log records past the checkpoint.
     case recovered(recordsReplayed: Int, checkpointLSN: UInt64, lastLSN: UInt64)
-    /// A checkpoint failed; the previous one stays valid and the next attempt comes later.
+    /// A checkpoint failed; LMDB keeps the previous one, the write buffers and the log keep every
+    /// write, and the checkpoint thread tries again after `Limits.checkpointRetryMilliseconds`.
     case checkpointFailed(EngramError)
     /// Open found a torn block past the episodic log's checkpointed end and cut it; the log
     /// replay re-appended every acknowledged episode.
@@ -58,11 +59,18 @@ public struct StoreStatistics: Sendable, Equatable {
     public var failedWriteCount: UInt64 = 0
     public var busyRejectionCount: UInt64 = 0
     public var syncCount: UInt64 = 0
+    /// Checkpoints that committed (docs/STORAGE.md, "Checkpoints").
     public var checkpointCount: UInt64 = 0
+    /// How long the last checkpoint took, and all of them together, in nanoseconds.
+    public var lastCheckpointNanoseconds: UInt64 = 0
+    public var checkpointNanoseconds: UInt64 = 0
     public var logBytes: UInt64 = 0
     public var queueDepth: Int = 0
     public var lastAppliedLSN: UInt64 = 0
     public var lastCheckpointLSN: UInt64 = 0
     /// The largest batch so far, in requests.
     public var largestBatchCount: Int = 0
+    /// Write buffers not yet in LMDB (the active one included) and the memory they hold.
+    public var writeBufferCount: Int = 0
+    public var writeBufferBytes: Int = 0
 }

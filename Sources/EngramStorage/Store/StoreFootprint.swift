@@ -16,8 +16,9 @@ public struct StoreFootprint: Sendable, Equatable {
 }
 
 extension EngramStore {
-    /// Counts entries in one read transaction and sums the disk blocks of the data files. Cheap:
-    /// LMDB keeps entry counts in each database's root, and the directories hold a few files.
+    /// Counts entries in one read and sums the disk blocks of the data files. Cheap: LMDB keeps
+    /// entry counts in each database's root, the write buffers' keys of the two tables are looked
+    /// up in LMDB once each (`StoreTransaction.entryCount`), and the directories hold a few files.
     public func footprint() throws(EngramError) -> StoreFootprint {
         var footprint = StoreFootprint()
         let tables = self.tables
@@ -31,10 +32,8 @@ extension EngramStore {
         return footprint
     }
 
-    private static func entryCount(_ table: LMDBDatabase, in transaction: LMDBTransaction) throws(EngramError) -> UInt64 {
-        var stat = MDB_stat()
-        try LMDBEnvironment.check(mdb_stat(transaction.handle, table.handle, &stat), "mdb_stat(\(table.name))")
-        return UInt64(stat.ms_entries)
+    private static func entryCount(_ table: LMDBDatabase, in transaction: StoreTransaction) throws(EngramError) -> UInt64 {
+        UInt64(max(0, try transaction.entryCount(table)))
     }
 
     /// Allocated bytes of the regular files directly in `directory`; 0 for what cannot be read

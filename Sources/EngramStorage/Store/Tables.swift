@@ -55,3 +55,27 @@ extension LMDBTransaction {
         }
     }
 }
+
+extension StoreTransaction {
+    func readUInt64(_ table: LMDBDatabase, _ key: [UInt8]) throws(EngramError) -> UInt64? {
+        let value = try key.withBytes { (key) throws(EngramError) in try get(table, key) }
+        guard let value else { return nil }
+        guard value.count == 8 else {
+            throw EngramError(.corrupt, "meta value \(String(decoding: key, as: UTF8.self)) is \(value.count) bytes, expected 8")
+        }
+        return UInt64(littleEndian: value.loadUnaligned(as: UInt64.self))
+    }
+
+    func writeUInt64(_ table: LMDBDatabase, _ key: [UInt8], _ value: UInt64) throws(EngramError) {
+        try key.withBytes { (key) throws(EngramError) in
+            try withBytes(of: value.littleEndian) { (value) throws(EngramError) in try put(table, key, value) }
+        }
+    }
+}
+
+extension Tables {
+    /// Every database, in no particular order: what a checkpoint walks in each buffer.
+    var all: [LMDBDatabase] {
+        records.all + [meta, longTerm, semantic, episodic] + lifecycle.all
+    }
+}

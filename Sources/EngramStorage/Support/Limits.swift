@@ -44,22 +44,26 @@ public struct Limits: Sendable, Equatable {
     /// exactly what a power loss may take from them.
     public var appliedSyncDelayMilliseconds: Int = 10
 
-    // MARK: Commit log and checkpoints
+    // MARK: Commit log, write buffers and checkpoints
 
     /// Commit-log files are preallocated to this size so an append never meets a full disk half-way.
     public var commitLogSegmentBytes: Int = 64 << 20
     /// Log bytes written since the last checkpoint that start a new one; bounds replay at open.
     public var checkpointLogBytes: Int = 32 << 20
-    /// A checkpoint also runs this long after the previous one if anything was written.
+    /// A checkpoint also runs once the active write buffer's oldest batch is this old, so LMDB and
+    /// the log's length follow the writes even when they are few.
     public var checkpointIntervalMilliseconds: Int = 5_000
-    /// LMDB file growth since the last checkpoint that starts a new one. The checkpoint's pinned
-    /// snapshot keeps LMDB from reusing the pages later commits free, so every commit writes new
-    /// pages at the end of the file until the next checkpoint moves the pin; this bounds that
-    /// growth (and the dirty pages the next checkpoint must sync) to about twice this figure.
-    public var checkpointLMDBGrowthBytes: Int = 64 << 20
-    /// How often a background thread starts writeback of LMDB's dirty pages, so a checkpoint's
-    /// `fdatasync` finds most of them already on their way to disk instead of stalling the writer.
-    public var writebackIntervalMilliseconds: Int = 20
+    /// How long the checkpoint thread waits before trying a failed checkpoint again: long enough
+    /// not to spin on a full disk, short enough that writes resume soon after space is freed.
+    public var checkpointRetryMilliseconds: Int = 1_000
+    /// A write buffer is frozen for a checkpoint once it holds this much memory. Larger buffers
+    /// write a page that many batches changed once instead of once per checkpoint, and take longer
+    /// to apply; 64 MiB is about a second of the heaviest write load measured here.
+    public var writeBufferBytesMax: Int = 64 << 20
+    /// Write buffers at once, the active one included: while the checkpoint thread applies one,
+    /// the next fills. When all are full the writer waits, and callers get `busy` from the full
+    /// queue rather than the store growing without bound.
+    public var writeBufferCountMax: Int = 4
 
     // MARK: LMDB
 
@@ -68,7 +72,7 @@ public struct Limits: Sendable, Equatable {
     public var mapBytes: Int = 64 << 30
     /// The smallest map that holds the engine's own tables and a useful amount of data.
     public var mapBytesMin: Int = 16 << 20
-    /// Reader slots in LMDB's lock table: the pooled read transactions plus the checkpoint's pin.
+    /// Reader slots in LMDB's lock table: the pooled read transactions, the writer's and snapshots'.
     public var lmdbReadersMax: Int = 512
     /// Named databases: long-term, semantic, meta, and room for the record tables and indexes.
     public var lmdbDatabasesMax: Int = 32
@@ -227,8 +231,8 @@ public struct Limits: Sendable, Equatable {
             ("batchBytesMax", batchBytesMax), ("commitLogSegmentBytes", commitLogSegmentBytes),
             ("checkpointLogBytes", checkpointLogBytes),
             ("checkpointIntervalMilliseconds", checkpointIntervalMilliseconds),
-            ("checkpointLMDBGrowthBytes", checkpointLMDBGrowthBytes),
-            ("writebackIntervalMilliseconds", writebackIntervalMilliseconds),
+            ("checkpointRetryMilliseconds", checkpointRetryMilliseconds),
+            ("writeBufferBytesMax", writeBufferBytesMax), ("writeBufferCountMax", writeBufferCountMax),
             ("appliedSyncDelayMilliseconds", appliedSyncDelayMilliseconds),
             ("lmdbReadersMax", lmdbReadersMax), ("lmdbDatabasesMax", lmdbDatabasesMax),
             ("scanCountMax", scanCountMax), ("scanBytesMax", scanBytesMax),
@@ -259,9 +263,10 @@ public struct Limits: Sendable, Equatable {
         try require(batchBytesMax + Self.commitLogOverheadBytes * 2 <= commitLogSegmentBytes, "a full batch (batchBytesMax \(batchBytesMax)) must fit one commit-log segment (commitLogSegmentBytes \(commitLogSegmentBytes))")
         try require(batchCountMax <= writerQueueDepthMax, "batchCountMax \(batchCountMax) exceeds writerQueueDepthMax \(writerQueueDepthMax): a batch could never fill")
         try require(mapBytes >= mapBytesMin, "mapBytes \(mapBytes) is below mapBytesMin \(mapBytesMin)")
-        try require(mapBytes >= checkpointLMDBGrowthBytes * 4, "mapBytes \(mapBytes) must hold at least four checkpoint intervals of growth (checkpointLMDBGrowthBytes \(checkpointLMDBGrowthBytes))")
+        try require(writeBufferCountMax >= 2, "writeBufferCountMax \(writeBufferCountMax) must allow the active buffer and one being checkpointed")
+        try require(lmdbDatabasesMax + 2 <= WriteBuffer.tableCountMax, "lmdbDatabasesMax \(lmdbDatabasesMax) leaves database handles past the write buffer's \(WriteBuffer.tableCountMax) tables (LMDB's two own handles come first)")
         try require(mapBytes >= batchBytesMax * 4, "mapBytes \(mapBytes) must hold at least four full batches (batchBytesMax \(batchBytesMax))")
-        try require(lmdbReadersMax >= 4, "lmdbReadersMax \(lmdbReadersMax) must leave room for the checkpoint pin and at least three readers")
+        try require(lmdbReadersMax >= 4, "lmdbReadersMax \(lmdbReadersMax) must leave room for the writer, a snapshot and at least two readers")
         try require(scanBytesMax >= keyBytesMax + valueBytesMax, "scanBytesMax \(scanBytesMax) must hold at least one entry (\(keyBytesMax + valueBytesMax) bytes)")
         try validateRecords(require)
         try validateLifecycle(require)

@@ -1,21 +1,25 @@
 
-/// The single writer: drains the bounded queue in batches, applies each batch in one LMDB write
-/// transaction and one commit-log record, syncs the log once, commits LMDB, and only then
-/// completes every request in the batch.
+/// The single writer: drains the bounded queue in batches, applies each batch into the active
+/// write buffer and one commit-log record, syncs the log once, publishes the batch to readers, and
+/// only then completes every request in it (docs/STORAGE.md, "The write path, per batch"). Between
+/// batches it freezes the active buffer when a checkpoint is due and hands it to the checkpoint
+/// thread, which applies it to LMDB; no LMDB write is on this thread.
 ///
 /// Threads: `submit` is called from any thread; everything else runs on the writer's own OS
-/// thread, which owns the commit log, the checkpointer and the version counter. Completions are
-/// called on the writer thread and must not block.
+/// thread, which owns the commit log, the active buffer and the version counter. Completions are
+/// called on the writer thread (or, for writes that wait for a checkpoint, the checkpoint thread)
+/// and must not block.
 final class GroupCommitWriter: @unchecked Sendable {
-    let environment: LMDBEnvironment
     let tables: Tables
     let limits: Limits
     let eventHandler: (@Sendable (StoreEvent) -> Void)?
-    /// Whose long-term cache entries a committed batch invalidates.
+    /// Whose long-term cache entries a published batch invalidates.
     let hotTier: HotTier
     let episodicLog: EpisodicLog
     /// Erase markers and the lifecycle's batch hooks (docs/LIFECYCLE.md).
     let lifecycle: LifecycleState
+    let views: StoreViews
+    let checkpointer: Checkpointer
 
     // Guarded by `lock`.
     private let lock = ConditionLock()
@@ -28,7 +32,6 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     // Writer thread only.
     private let log: CommitLog
-    private let checkpointer: Checkpointer
     private var lastAppliedLSN: UInt64
     private var versionCounter: UInt64
     private var payload = ByteWriter(capacity: 1 << 16)
@@ -36,31 +39,27 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var changedLongTermKeys: [(namespace: Namespace, key: [UInt8])] = []
     private var oldestUnsyncedAcknowledgementNanoseconds: UInt64?
 
-    let statistics = Lock(StoreStatistics())
-    private let writeback: WritebackKicker
+    let statistics: Lock<StoreStatistics>
 
-    init(environment: LMDBEnvironment, tables: Tables, limits: Limits, log: CommitLog, checkpointer: Checkpointer, lastAppliedLSN: UInt64, versionCounter: UInt64, hotTier: HotTier, episodicLog: EpisodicLog, lifecycle: LifecycleState, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
+    init(tables: Tables, limits: Limits, log: CommitLog, views: StoreViews, checkpointer: Checkpointer, statistics: Lock<StoreStatistics>, lastAppliedLSN: UInt64, versionCounter: UInt64, hotTier: HotTier, episodicLog: EpisodicLog, lifecycle: LifecycleState, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
         self.lifecycle = lifecycle
-        self.environment = environment
         self.tables = tables
         self.limits = limits
         self.log = log
+        self.views = views
         self.checkpointer = checkpointer
+        self.statistics = statistics
         self.lastAppliedLSN = lastAppliedLSN
         self.versionCounter = versionCounter
         self.hotTier = hotTier
         self.eventHandler = eventHandler
         self.episodicLog = episodicLog
         self.queue = WriterQueue(capacity: limits.writerQueueDepthMax)
-        self.writeback = WritebackKicker(descriptor: environment.fileDescriptor, intervalMilliseconds: limits.writebackIntervalMilliseconds)
-        statistics.withLock {
-            $0.lastAppliedLSN = lastAppliedLSN
-            $0.lastCheckpointLSN = checkpointer.lastCheckpointLSN
-        }
+        statistics.withLock { $0.lastAppliedLSN = lastAppliedLSN }
     }
 
     func start() {
-        writeback.start()
+        checkpointer.start()
         startThread(name: "engram-writer") { [self] in run() }
     }
 
@@ -85,8 +84,8 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     var queueDepth: Int { lock.withLock { queue.count } }
 
-    /// Stops taking writes, lets the writer finish every queued one, checkpoints, and returns when
-    /// the writer thread has ended.
+    /// Stops taking writes, lets the writer finish every queued one, checkpoints everything, and
+    /// returns when both threads have ended.
     func close() {
         lock.withLock {
             accepting = false
@@ -95,7 +94,6 @@ final class GroupCommitWriter: @unchecked Sendable {
         lock.withLock {
             while !threadFinished { lock.wait(untilNanoseconds: nil) }
         }
-        writeback.stop()
     }
 
     /// Stops the writer as `kill -9` would: queued writes are failed, nothing more is synced or
@@ -109,7 +107,6 @@ final class GroupCommitWriter: @unchecked Sendable {
         lock.withLock {
             while !threadFinished { lock.wait(untilNanoseconds: nil) }
         }
-        writeback.stop()
     }
 
     // MARK: The writer thread
@@ -155,14 +152,15 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
-    /// The next time the writer must wake without work: to sync `applied` writes, or to checkpoint.
+    /// The next time the writer must wake without work: to sync `applied` writes, or to freeze the
+    /// active buffer for a checkpoint.
     private func housekeepingDeadline() -> UInt64? {
         var deadline: UInt64? = nil
         if let oldest = oldestUnsyncedAcknowledgementNanoseconds {
             deadline = oldest + UInt64(limits.appliedSyncDelayMilliseconds) * 1_000_000
         }
-        if log.bytesSinceCheckpoint > 0 {
-            let due = checkpointer.lastCheckpointNanoseconds + UInt64(limits.checkpointIntervalMilliseconds) * 1_000_000
+        if let first = views.view.active.firstBatchNanoseconds {
+            let due = first + UInt64(limits.checkpointIntervalMilliseconds) * 1_000_000
             deadline = min(deadline ?? due, due)
         }
         return deadline
@@ -174,12 +172,15 @@ final class GroupCommitWriter: @unchecked Sendable {
            now >= oldest + UInt64(limits.appliedSyncDelayMilliseconds) * 1_000_000 {
             syncLogForAppliedWrites()
         }
-        let intervalDue = now >= checkpointer.lastCheckpointNanoseconds + UInt64(limits.checkpointIntervalMilliseconds) * 1_000_000
-        if log.bytesSinceCheckpoint >= limits.checkpointLogBytes
-            || (intervalDue && log.bytesSinceCheckpoint > 0)
-            || (log.bytesSinceCheckpoint > 0 && checkpointer.growthBytesSinceCheckpoint >= limits.checkpointLMDBGrowthBytes) {
-            checkpoint()
-        }
+        if checkpointDue(now: now) { freezeActive(deferred: []) }
+    }
+
+    private func checkpointDue(now: UInt64) -> Bool {
+        let active = views.view.active
+        guard let first = active.firstBatchNanoseconds else { return false }
+        return active.byteCount >= limits.writeBufferBytesMax
+            || log.bytesSinceCheckpoint >= limits.checkpointLogBytes
+            || now >= first + UInt64(limits.checkpointIntervalMilliseconds) * 1_000_000
     }
 
     private func syncLogForAppliedWrites() {
@@ -192,24 +193,39 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
-    private func checkpoint() {
-        do {
-            try checkpointer.checkpoint(lsn: lastAppliedLSN, log: log)
-            oldestUnsyncedAcknowledgementNanoseconds = nil
-            let lsn = lastAppliedLSN
-            statistics.withLock {
-                $0.checkpointCount += 1
-                $0.lastCheckpointLSN = lsn
-            }
-        } catch {
-            eventHandler?(.checkpointFailed(error))
+    /// Freezes the active buffer and hands it to the checkpoint thread, with `deferred` writes to
+    /// complete once it is in LMDB. Every batch in it must be in the synced log first. When the
+    /// checkpoint thread has `writeBufferCountMax - 1` frozen buffers already, waits for it
+    /// (`waitForRoom`), or gives up when checkpoints are failing: the deferred writes then fail
+    /// with the checkpoint's error, and the active buffer goes on growing until one succeeds.
+    private func freezeActive(deferred: [PendingWrite]) {
+        if let refusal = checkpointer.waitForRoom(countMax: limits.writeBufferCountMax - 1) {
+            let error = EngramError(refusal.code, "the checkpoint this write waits for cannot run: \(refusal.message)", errno: refusal.errno)
+            for write in deferred { write.fail(error) }
+            return
         }
+        do {
+            try log.sync()
+        } catch {
+            stopWrites(after: error)
+            for write in deferred { write.fail(error) }
+            return
+        }
+        oldestUnsyncedAcknowledgementNanoseconds = nil
+        let frozen = views.freezeActive()
+        let files = episodicLog.takeFilesForCheckpoint()
+        log.resetBytesSinceCheckpoint()
+        checkpointer.submit(Checkpointer.Handoff(buffer: frozen, segmentFiles: files, deferred: deferred))
     }
 
     private func finish() {
         let skipCheckpoint = lock.withLock { failure != nil || abandoned }
-        if !skipCheckpoint { checkpoint() }
-        checkpointer.releasePin()
+        if skipCheckpoint {
+            checkpointer.abandon()
+        } else {
+            if !views.view.active.isEmpty { freezeActive(deferred: []) }
+            checkpointer.stop()
+        }
         log.close()
         episodicLog.close()
         lock.withLock {
@@ -219,7 +235,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     /// After an error that leaves a batch's durability unknown, refuse further writes: the log
-    /// and LMDB may disagree until a restart replays the log.
+    /// and the buffers may disagree until a restart replays the log.
     private func stopWrites(after error: EngramError) {
         lock.withLock { failure = error }
         eventHandler?(.writesStopped(error))
@@ -233,14 +249,30 @@ final class GroupCommitWriter: @unchecked Sendable {
             for write in batch { write.fail(error) }
             return
         }
-        let transaction: LMDBTransaction
-        do {
-            transaction = try environment.beginWrite()
-        } catch {
-            for write in batch { write.fail(error) }
+        if let refusal = checkpointRefusal() {
+            failAll(batch, refusal)
             return
         }
         let lsn = log.lastLSN + 1
+        do {
+            try views.write(lsn: lsn) { (transaction) throws(EngramError) in process(batch, lsn: lsn, transaction: transaction) }
+        } catch {
+            failAll(batch, error)
+        }
+    }
+
+    /// While checkpoints fail and every write buffer is full (the frozen ones wait for the
+    /// checkpoint thread and the active one is due), writes are refused with the checkpoint's
+    /// error (docs/STORAGE.md, "The durability contract"); reads go on.
+    private func checkpointRefusal() -> EngramError? {
+        guard let failure = checkpointer.lastFailure,
+              checkpointer.pendingCount >= limits.writeBufferCountMax - 1,
+              checkpointDue(now: monotonicNanoseconds()) else { return nil }
+        return EngramError(failure.code, "the write buffers are full and the checkpoint that would empty them failed: \(failure.message)", errno: failure.errno)
+    }
+
+    private func process(_ batch: [PendingWrite], lsn: UInt64, transaction: StoreTransaction) {
+        let buffer = transaction.writeTarget!.buffer
         let batchTime = wallClockMicroseconds()
         payload.removeAll()
         payload.reserve(CommitLogFormat.headerBytes)
@@ -257,64 +289,56 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
 
         var errors = [EngramError?](repeating: nil, count: batch.count)
+        var waitsForCheckpoint = [Bool](repeating: false, count: batch.count)
         for (index, write) in batch.enumerated() {
             context.commandChangedState = false
+            let requestsBefore = context.checkpointRequest
             let mark = context.payload!.count
             do {
                 try write.execute(in: &context)
             } catch {
                 if context.commandChangedState {
-                    transaction.abort()
-                    context.notifyAborted()
+                    abort(buffer, lsn: lsn, context)
                     failAll(batch, EngramError(error.code, "the batch of \(batch.count) writes was not applied: \(error.message)", errno: error.errno))
                     return
                 }
                 errors[index] = error
                 context.payload!.truncate(to: mark)
             }
+            waitsForCheckpoint[index] = errors[index] == nil && context.checkpointRequest != requestsBefore
         }
         guard context.operationCount > 0 else {
-            transaction.abort()
-            context.notifyAborted()
-            if context.checkpointRequested { retireLogAndCheckpoint() }
-            complete(batch, errors)
+            abort(buffer, lsn: lsn, context)
+            finish(batch, errors: errors, waitsForCheckpoint: waitsForCheckpoint, request: context.checkpointRequest)
             return
         }
+        let durable = batch.contains { $0.durability == .durable }
         do {
             try transaction.writeUInt64(tables.meta, MetaKey.appliedLSN, lsn)
             try transaction.writeUInt64(tables.meta, MetaKey.versionCounter, context.versionCounter)
             BatchPayload.patchOperationCount(context.operationCount, in: &context.payload!)
             try log.append(kind: .batch, buffer: &context.payload!)
         } catch {
-            transaction.abort()
-            context.notifyAborted()
+            abort(buffer, lsn: lsn, context)
             failAll(batch, error)
             return
         }
-        let durable = batch.contains { $0.durability == .durable }
         if durable {
             do {
                 try log.sync()
             } catch {
-                transaction.abort()
-                context.notifyAborted()
+                abort(buffer, lsn: lsn, context)
                 stopWrites(after: error)
                 failAll(batch, EngramError(error.code, "syncing the commit log failed, so whether this batch is durable is unknown; the store takes no more writes until it restarts: \(error.message)", errno: error.errno))
                 return
             }
         }
-        do {
-            try transaction.commit()
-        } catch {
-            context.notifyAborted()
-            rollBack(lsn: lsn, after: error)
-            failAll(batch, error)
-            return
-        }
-        // The batch is durable (or applied) and committed whatever the participants' files do; a
-        // participant that cannot finish its after-commit work stops further writes.
+        buffer.sealBatch(lsn: lsn, nanoseconds: monotonicNanoseconds())
+        views.publish(lsn)
+        // The batch is durable (or applied) and published whatever the participants' files do; a
+        // participant that cannot finish its after-publish work stops further writes.
         if let failure = context.notifyCommitted() { stopWrites(after: failure) }
-        // LMDB holds the batch now; drop the cache entries it made stale before any request of
+        // Readers see the batch now; drop the cache entries it made stale before any request of
         // the batch is acknowledged, so no read after an acknowledgement finds an old value.
         for change in context.changedLongTermKeys {
             hotTier.invalidateLongTerm(namespace: change.namespace, key: change.key)
@@ -336,36 +360,39 @@ final class GroupCommitWriter: @unchecked Sendable {
             $0.lastAppliedLSN = lsn
             $0.largestBatchCount = max($0.largestBatchCount, batch.count)
         }
-        if context.checkpointRequested { retireLogAndCheckpoint() }
-        complete(batch, errors)
+        finish(batch, errors: errors, waitsForCheckpoint: waitsForCheckpoint, request: context.checkpointRequest)
     }
 
-    /// A checkpoint a command asked for (an erase): the log's active segment is retired first, so
-    /// the checkpoint removes every segment, and no log file keeps a record written before it. A
-    /// failure is reported as any checkpoint's; the asking command sees that
-    /// `statistics.lastCheckpointLSN` did not reach its batch.
-    private func retireLogAndCheckpoint() {
-        do {
-            try log.retireActiveSegment()
-        } catch {
-            eventHandler?(.checkpointFailed(error))
-            return
-        }
-        checkpoint()
+    /// Takes the batch's versions off the buffer and tells the participants: nothing of it stays.
+    private func abort(_ buffer: WriteBuffer, lsn: UInt64, _ context: WriteContext) {
+        buffer.undoBatch(lsn: lsn)
+        context.notifyAborted()
     }
 
-    /// LMDB refused the commit after the log took the batch: log that the batch is void, so replay
-    /// skips it. If even that fails, the log and LMDB disagree and writes stop until a restart.
-    private func rollBack(lsn: UInt64, after error: EngramError) {
-        var record = ByteWriter(capacity: CommitLogFormat.headerBytes + 8)
-        record.reserve(CommitLogFormat.headerBytes)
-        record.write(lsn)
-        do {
-            try log.append(kind: .rollback, buffer: &record)
-            try log.sync()
-        } catch {
-            stopWrites(after: EngramError(error.code, "a commit failed and its rollback could not be logged: \(error.message)", errno: error.errno))
+    /// Completes the batch's writes; those that asked for a checkpoint complete after it.
+    private func finish(_ batch: [PendingWrite], errors: [EngramError?], waitsForCheckpoint: [Bool], request: CheckpointRequest?) {
+        var deferred: [PendingWrite] = []
+        for (index, write) in batch.enumerated() {
+            if let error = errors[index] {
+                write.fail(error)
+            } else if waitsForCheckpoint[index] {
+                deferred.append(write)
+            } else {
+                write.succeed()
+            }
         }
+        guard let request else { return }
+        if request == .retiringCommitLog {
+            // An erase: the log's active segment is retired first, so the checkpoint removes every
+            // segment, and no log file keeps a record written before it.
+            do {
+                try log.retireActiveSegment()
+            } catch {
+                for write in deferred { write.fail(error) }
+                return
+            }
+        }
+        freezeActive(deferred: deferred)
     }
 
     private func failAll(_ batch: [PendingWrite], _ error: EngramError) {
@@ -374,11 +401,5 @@ final class GroupCommitWriter: @unchecked Sendable {
             $0.writeCount += UInt64(batch.count)
         }
         for write in batch { write.fail(error) }
-    }
-
-    private func complete(_ batch: [PendingWrite], _ errors: [EngramError?]) {
-        for (index, write) in batch.enumerated() {
-            if let error = errors[index] { write.fail(error) } else { write.succeed() }
-        }
     }
 }

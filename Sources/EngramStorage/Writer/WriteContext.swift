@@ -1,11 +1,11 @@
-/// The state one batch is applied in: the LMDB write transaction, the tables, the batch's clock
-/// and version counter, and the commit-log payload being built.
+/// The state one batch is applied in: the writer's transaction (the write buffers over LMDB), the
+/// tables, the batch's clock and version counter, and the commit-log payload being built.
 ///
 /// Lives on the writer thread for one batch (or, at open, for the replay of one log record).
-/// Every change goes through `apply(_:)`, which runs the redo operation against LMDB and records
+/// Every change goes through `apply(_:)`, which runs the redo operation against the store and records
 /// it in the payload, so what is logged is exactly what was applied, and replay runs the same code.
 public struct WriteContext {
-    let transaction: LMDBTransaction
+    let transaction: StoreTransaction
     let tables: Tables
     let limits: Limits
     /// The batch's wall-clock time in microseconds since 1970; logged, so replay sees the same.
@@ -13,26 +13,25 @@ public struct WriteContext {
     /// The store-wide version counter: every stored value gets the next number, so a version is
     /// never reused, even after a delete (no ABA for compare-and-set).
     private(set) var versionCounter: UInt64
-    /// Whether the command now executing has changed LMDB; a failure after that aborts the batch.
+    /// Whether the command now executing has changed the store; a failure after that aborts the batch.
     var commandChangedState = false
     /// The payload of the batch's log record; nil while replaying.
     var payload: ByteWriter?
     private(set) var operationCount: UInt32 = 0
     /// Long-term keys this batch put or deleted: the writer invalidates their cache entries after
-    /// the commit and before completing the batch (docs/HOT_TIER.md, "The long-term cache").
+    /// publishing the batch and before completing it (docs/HOT_TIER.md, "The long-term cache").
     /// Ignored in replay, where the cache is empty.
     var changedLongTermKeys: [(namespace: Namespace, key: [UInt8])] = []
     /// The episodic log, whose operations buffer block writes until the batch commits.
     let episodicLog: EpisodicLog
     /// Erase markers and the lifecycle's batch hooks (docs/LIFECYCLE.md).
     let lifecycle: LifecycleState
-    /// Tiers holding work outside LMDB until the batch's fate is known (see `BatchParticipant`).
+    /// Tiers holding work outside the store until the batch's fate is known (see `BatchParticipant`).
     private(set) var participants: [any BatchParticipant] = []
-    /// Set by a command that needs a checkpoint, with the commit log's active segment retired
-    /// first, before it completes (an erase, so that no log segment keeps erased bytes).
-    var checkpointRequested = false
+    /// Set by a command that completes only after a checkpoint has applied its batch to LMDB.
+    var checkpointRequest: CheckpointRequest?
 
-    init(transaction: LMDBTransaction, tables: Tables, limits: Limits, batchTimeMicroseconds: Int64, versionCounter: UInt64, payload: ByteWriter?, episodicLog: EpisodicLog, lifecycle: LifecycleState) {
+    init(transaction: StoreTransaction, tables: Tables, limits: Limits, batchTimeMicroseconds: Int64, versionCounter: UInt64, payload: ByteWriter?, episodicLog: EpisodicLog, lifecycle: LifecycleState) {
         self.transaction = transaction
         self.tables = tables
         self.limits = limits
@@ -83,7 +82,7 @@ public struct WriteContext {
         versionCounter = max(versionCounter, version)
     }
 
-    /// Applies `operation` to LMDB and appends it to the batch's log payload.
+    /// Applies `operation` to the store and appends it to the batch's log payload.
     mutating func apply<Operation: RedoOperation>(_ operation: Operation) throws(EngramError) {
         commandChangedState = true
         try operation.apply(in: &self)
@@ -91,7 +90,7 @@ public struct WriteContext {
         operationCount += 1
     }
 
-    // MARK: LMDB access for redo operations
+    // MARK: Store access for redo operations
 
     func get(_ table: LMDBDatabase, _ key: UnsafeRawBufferPointer) throws(EngramError) -> UnsafeRawBufferPointer? {
         try transaction.get(table, key)
@@ -110,7 +109,7 @@ public struct WriteContext {
         try transaction.delete(table, key)
     }
 
-    func withCursor<Result>(_ table: LMDBDatabase, _ body: (LMDBCursor) throws(EngramError) -> Result) throws(EngramError) -> Result {
+    func withCursor<Result>(_ table: LMDBDatabase, _ body: (StoreCursor) throws(EngramError) -> Result) throws(EngramError) -> Result {
         try transaction.withCursor(table, body)
     }
 }
@@ -124,14 +123,23 @@ public protocol RedoOperation {
     func apply(in context: inout WriteContext) throws(EngramError)
 }
 
-/// A tier that keeps work outside LMDB until its batch's fate is known: bytes for its own files
-/// written only after the commit, files created in the batch removed if it aborts. Writer thread
-/// only; enlisted through `WriteContext.enlist` by the redo operations that buffer such work, live
-/// and in replay alike.
+/// A tier that keeps work outside the store until its batch's fate is known: bytes for its own
+/// files written only after the batch is published, files created in the batch removed if it
+/// aborts. Writer thread only; enlisted through `WriteContext.enlist` by the redo operations that
+/// buffer such work, live and in replay alike.
 protocol BatchParticipant: AnyObject {
-    /// The batch's LMDB transaction committed. A throw stops the store's writes, as a failed log
-    /// sync does: the batch is durable in the log, and a restart replays it.
+    /// The batch is in the log (synced when durable) and published to readers. A throw stops the
+    /// store's writes, as a failed log sync does: the batch is in the log, and a restart replays it.
     func batchCommitted() throws(EngramError)
-    /// The batch's LMDB transaction was aborted: drop everything buffered for it.
+    /// The batch was undone: drop everything buffered for it.
     func batchAborted()
+}
+
+/// A command's wish for a checkpoint before it completes.
+enum CheckpointRequest: Equatable {
+    /// Every batch so far in LMDB (a snapshot's open).
+    case plain
+    /// The same, with the commit log's active segment retired first, so the checkpoint removes
+    /// every log segment (an erase: no log file may keep a record written before it).
+    case retiringCommitLog
 }

@@ -34,15 +34,11 @@ func upsert(_ lead: Lead, in namespace: Namespace = crm, createdAt: Int64? = nil
 }
 
 /// Writes straight into LMDB, past the commit log: for tests that damage the records on purpose.
+/// Writes straight into LMDB, past the commit log and the write buffers: a checkpoint first puts
+/// every write so far into LMDB, so what `body` changes is what reads then see.
 func damage(_ store: EngramStore, _ body: (LMDBTransaction, RecordTables) throws(EngramError) -> Void) throws {
-    let transaction = try store.environment.beginWrite()
-    do {
-        try body(transaction, store.tables.records)
-        try transaction.commit()
-    } catch {
-        transaction.abort()
-        throw error
-    }
+    try store.checkpointNow()
+    try store.environment.write { (transaction) throws(EngramError) in try body(transaction, store.tables.records) }
 }
 
 func hex(_ bytes: [UInt8]) -> String {

@@ -85,7 +85,6 @@ func faultLimits() -> Limits {
     limits.batchBytesMax = 256 << 10
     limits.commitLogSegmentBytes = 1 << 20
     limits.checkpointLogBytes = 512 << 10
-    limits.checkpointLMDBGrowthBytes = 8 << 20
     limits.checkpointIntervalMilliseconds = 3_600_000
     return limits
 }
@@ -97,7 +96,6 @@ func smallLimits() -> Limits {
     limits.commitLogSegmentBytes = 16 << 20
     limits.batchBytesMax = 4 << 20
     limits.checkpointLogBytes = 1 << 20
-    limits.checkpointLMDBGrowthBytes = 8 << 20
     // Checkpoints only by log volume, so tests that count replayed records are deterministic
     // however slowly they run (under the Thread Sanitizer, say).
     limits.checkpointIntervalMilliseconds = 3_600_000

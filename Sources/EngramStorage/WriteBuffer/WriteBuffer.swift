@@ -1,0 +1,218 @@
+import Synchronization
+
+/// The changes of a run of consecutive batches, in memory, sorted and multi-versioned, for every
+/// table: what LevelDB calls a memtable, with LMDB as the one level below it (docs/STORAGE.md,
+/// "Write buffers").
+///
+/// Per table, a skip list ordered as LMDB orders keys; a key's node holds its versions, newest
+/// first. Only the store's writer thread (or recovery, before the writer starts) changes a buffer,
+/// and only while it is the active one; once frozen, it never changes again. Readers on any thread
+/// read it without a lock, each with a bound LSN: they see the newest version at or below the
+/// bound. Nothing is freed until the buffer is (when the last view and reader holding it let go),
+/// so the bytes a reader is handed stay valid for as long as it holds the buffer.
+///
+/// `@unchecked Sendable`: readers touch only the links (acquire loads of what the writer stored with
+/// release) and fields that never change after; the fields marked "writer thread only" are the
+/// writer's.
+final class WriteBuffer: @unchecked Sendable {
+    /// Skip-list levels: with a branching factor of 4, 12 levels keep searches logarithmic past
+    /// 16 million keys, more than any buffer holds.
+    static let heightMax = 12
+    /// Tables a buffer can hold: LMDB database handles must be below it (`Limits.validate()`).
+    static let tableCountMax = 64
+
+    /// A number for logs and tests: buffers are numbered in the order they were created.
+    let sequence: UInt64
+    /// The head node of each table's skip list: no key, `heightMax` levels.
+    private let heads: [WriteBufferNode]
+    private let frozenFlag = Atomic<Bool>(false)
+    /// Bytes of arena, the buffer's memory; read by the writer to decide when to freeze.
+    private let arenaByteCount = Atomic<Int>(0)
+    /// Versions ever added (not undone): for statistics.
+    private let versionCountValue = Atomic<Int>(0)
+
+    // Writer thread only.
+    private var arena = WriteBufferArena()
+    private var randomState: UInt64
+    /// Nodes given a version by the batch being applied, for `undoBatch`.
+    private var touched: [WriteBufferNode] = []
+    private var predecessors: [WriteBufferNode]
+    /// The first and last LSN of the batches the buffer holds.
+    private(set) var firstLSN: UInt64?
+    private(set) var lastLSN: UInt64?
+    /// When the first batch went in (monotonic), for the checkpoint interval.
+    private(set) var firstBatchNanoseconds: UInt64?
+
+    init(sequence: UInt64) {
+        self.sequence = sequence
+        self.randomState = 0x9E37_79B9_7F4A_7C15 ^ (sequence &* 0xBF58_476D_1CE4_E5B9) | 1
+        var arena = WriteBufferArena()
+        var heads: [WriteBufferNode] = []
+        heads.reserveCapacity(Self.tableCountMax)
+        let headBytes = WriteBufferNode.byteCount(height: Self.heightMax, keyByteCount: 0)
+        for _ in 0..<Self.tableCountMax {
+            heads.append(WriteBufferNode.initialize(arena.allocate(headBytes), height: Self.heightMax, key: UnsafeRawBufferPointer(start: nil, count: 0)))
+        }
+        self.arena = arena
+        self.heads = heads
+        self.predecessors = [WriteBufferNode](repeating: heads[0], count: Self.heightMax)
+        arenaByteCount.store(arena.byteCount, ordering: .relaxed)
+    }
+
+    deinit {
+        arena.free()
+    }
+
+    /// Bytes of memory the buffer holds.
+    var byteCount: Int { arenaByteCount.load(ordering: .relaxed) }
+    var versionCount: Int { versionCountValue.load(ordering: .relaxed) }
+    var isEmpty: Bool { lastLSN == nil }
+    var isFrozen: Bool { frozenFlag.load(ordering: .acquiring) }
+
+    // MARK: Reading (any thread)
+
+    /// What the buffer says about `key` for a reader whose bound is `bound`.
+    enum Lookup {
+        /// The buffer has no version of the key at or below the bound: look further down.
+        case absent
+        /// The newest version at or below the bound deletes the key.
+        case deleted
+        /// The newest version at or below the bound; the bytes live as long as the buffer.
+        case value(UnsafeRawBufferPointer)
+    }
+
+    func lookup(table: LMDBDatabase, key: UnsafeRawBufferPointer, bound: UInt64) -> Lookup {
+        guard let node = firstNode(atOrAfter: key, table: table), compareKeys(node.key, key) == 0,
+              let version = node.version(atOrBelow: bound) else { return .absent }
+        return version.isTombstone ? .deleted : .value(version.value)
+    }
+
+    /// The first node whose key is at or after `key` (whatever its versions), or nil.
+    func firstNode(atOrAfter key: UnsafeRawBufferPointer, table: LMDBDatabase) -> WriteBufferNode? {
+        var node = head(table)
+        var level = Self.heightMax - 1
+        while true {
+            if let next = node.next(level), compareKeys(next.key, key) < 0 {
+                node = next
+            } else if level == 0 {
+                return node.next(0)
+            } else {
+                level -= 1
+            }
+        }
+    }
+
+    /// The first node of `table`, or nil.
+    func firstNode(table: LMDBDatabase) -> WriteBufferNode? { head(table).next(0) }
+
+    /// The last node of `table`, or nil.
+    func lastNode(table: LMDBDatabase) -> WriteBufferNode? {
+        let start = head(table)
+        var node = start
+        var level = Self.heightMax - 1
+        while true {
+            if let next = node.next(level) {
+                node = next
+            } else if level == 0 {
+                return node == start ? nil : node
+            } else {
+                level -= 1
+            }
+        }
+    }
+
+    func head(_ table: LMDBDatabase) -> WriteBufferNode {
+        let index = Int(table.handle)
+        precondition(index < Self.tableCountMax, "LMDB database \(table.name) has handle \(index), past the write buffer's \(Self.tableCountMax) tables")
+        return heads[index]
+    }
+
+    // MARK: Writing (writer thread, active buffer only)
+
+    /// Adds a version of `key` at `lsn`: a value of `valueByteCount` bytes that `fill` writes, or a
+    /// tombstone when `valueByteCount` is nil. Readers with a bound below `lsn` do not see it.
+    func write(table: LMDBDatabase, key: UnsafeRawBufferPointer, lsn: UInt64, valueByteCount: Int?, fill: (UnsafeMutableRawBufferPointer) -> Void) {
+        precondition(!isFrozen, "a write into frozen write buffer \(sequence)")
+        precondition(key.count > 0, "an empty key in table \(table.name)")
+        precondition(lastLSN.map { lsn >= $0 } ?? true, "LSN \(lsn) written after LSN \(lastLSN ?? 0) in write buffer \(sequence)")
+        let versionPointer = arena.allocate(WriteBufferVersion.valueOffset + (valueByteCount ?? 0))
+        let node = findOrInsert(table: table, key: key)
+        let version = WriteBufferVersion.initialize(versionPointer, lsn: lsn, older: node.newestVersion, valueByteCount: valueByteCount)
+        if let valueByteCount, valueByteCount > 0 {
+            fill(UnsafeMutableRawBufferPointer(start: versionPointer + WriteBufferVersion.valueOffset, count: valueByteCount))
+        }
+        node.setNewestVersion(version)
+        touched.append(node)
+        arenaByteCount.store(arena.byteCount, ordering: .relaxed)
+    }
+
+    /// The batch at `lsn` is in the buffer for good: it may be published.
+    func sealBatch(lsn: UInt64, nanoseconds: UInt64) {
+        if !touched.isEmpty {
+            versionCountValue.add(touched.count, ordering: .relaxed)
+            if firstLSN == nil {
+                firstLSN = lsn
+                firstBatchNanoseconds = nanoseconds
+            }
+            lastLSN = lsn
+        }
+        touched.removeAll(keepingCapacity: true)
+    }
+
+    /// Takes the versions the batch at `lsn` added off their nodes again, newest first. No reader
+    /// saw them: the batch was never published.
+    func undoBatch(lsn: UInt64) {
+        for node in touched.reversed() {
+            guard let newest = node.newestVersion else { preconditionFailure("write buffer \(sequence): a touched node has no version to undo") }
+            precondition(newest.lsn == lsn, "write buffer \(sequence): undoing LSN \(lsn) found a version of LSN \(newest.lsn)")
+            node.setNewestVersion(newest.older)
+        }
+        touched.removeAll(keepingCapacity: true)
+    }
+
+    /// No more writes: the buffer may be handed to the checkpoint thread.
+    func freeze() {
+        precondition(touched.isEmpty, "write buffer \(sequence) frozen in the middle of a batch")
+        frozenFlag.store(true, ordering: .releasing)
+    }
+
+    private func findOrInsert(table: LMDBDatabase, key: UnsafeRawBufferPointer) -> WriteBufferNode {
+        var node = head(table)
+        var level = Self.heightMax - 1
+        while true {
+            if let next = node.next(level), compareKeys(next.key, key) < 0 {
+                node = next
+            } else {
+                predecessors[level] = node
+                if level == 0 { break }
+                level -= 1
+            }
+        }
+        if let found = node.next(0), compareKeys(found.key, key) == 0 { return found }
+        let height = randomHeight()
+        let inserted = WriteBufferNode.initialize(arena.allocate(WriteBufferNode.byteCount(height: height, keyByteCount: key.count)), height: height, key: key)
+        // Fill the new node's own links first (no reader can reach it yet), then link it in from
+        // the bottom level up, so a reader that finds it at any level finds it at level 0 too.
+        for level in 0..<height { inserted.setNext(predecessors[level].next(level), level: level) }
+        let predecessor = predecessors[0]
+        // The first key's previous link is none, not the head: a reader moving back stops there.
+        inserted.setPrevious(predecessor == head(table) ? nil : predecessor)
+        for level in 0..<height { predecessors[level].setNext(inserted, level: level) }
+        if let successor = inserted.next(0) { successor.setPrevious(inserted) }
+        return inserted
+    }
+
+    /// A height with probability 4^-(h-1), from a xorshift generator (the writer's own).
+    private func randomHeight() -> Int {
+        randomState ^= randomState << 13
+        randomState ^= randomState >> 7
+        randomState ^= randomState << 17
+        var bits = randomState
+        var height = 1
+        while height < Self.heightMax && bits & 3 == 0 {
+            height += 1
+            bits >>= 2
+        }
+        return height
+    }
+}
