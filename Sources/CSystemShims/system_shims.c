@@ -4,12 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 
-int engram_start_writeback(int descriptor) {
-#if defined(__linux__)
-    if (sync_file_range(descriptor, 0, 0, SYNC_FILE_RANGE_WRITE) != 0) {
-        return errno;
-    }
-#endif
-    return 0;
+int engram_set_thread_name(const char *name) {
+    return pthread_setname_np(pthread_self(), name);
 }

@@ -252,10 +252,12 @@ import Testing
         limits.mapBytes = 16 << 20
         limits.batchBytesMax = 4 << 20
         limits.commitLogSegmentBytes = 8 << 20
+        // A checkpoint every four writes: the one that meets the full map refuses what follows.
+        limits.checkpointLogBytes = 2 << 20
         let store = try open(directory, limits: limits)
         var written = 0
         var failure: EngramError? = nil
-        while failure == nil && written < 100 {
+        while failure == nil && written < 400 {
             do {
                 _ = try await store.write(LongTermPut(namespace: crm, key: bytes("k\(written)"), value: [UInt8](repeating: UInt8(written), count: 512 << 10)))
                 written += 1

@@ -1,10 +1,9 @@
 #ifndef ENGRAM_SYSTEM_SHIMS_H
 #define ENGRAM_SYSTEM_SHIMS_H
 
-/// Starts writeback of every dirty page of `descriptor` without waiting for it
-/// (`sync_file_range(SYNC_FILE_RANGE_WRITE)` on Linux; nothing elsewhere). Returns 0 or an errno.
-/// Swift's Glibc module does not import `sync_file_range`, which needs `_GNU_SOURCE`.
-int engram_start_writeback(int descriptor);
+/// Names the calling thread (at most 15 bytes are kept), for `top -H`, `perf` and debuggers.
+/// Swift's Glibc module does not import `pthread_setname_np`, which needs `_GNU_SOURCE`.
+int engram_set_thread_name(const char *name);
 
 /// Asks the processor to start loading the cache line at `address` (a hint: no fault, no effect
 /// on the program's meaning). Swift has no prefetch of its own.

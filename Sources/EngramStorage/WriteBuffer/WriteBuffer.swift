@@ -4,8 +4,8 @@ import Synchronization
 /// table: what LevelDB calls a memtable, with LMDB as the one level below it (docs/STORAGE.md,
 /// "Write buffers").
 ///
-/// Per table, a skip list ordered as LMDB orders keys; a key's node holds its versions, newest
-/// first. Only the store's writer thread (or recovery, before the writer starts) changes a buffer,
+/// Per table, a skip list ordered as LMDB orders keys, and one hash index over every table's
+/// nodes for point reads; a key's node holds its versions, newest first. Only the store's writer thread (or recovery, before the writer starts) changes a buffer,
 /// and only while it is the active one; once frozen, it never changes again. Readers on any thread
 /// read it without a lock, each with a bound LSN: they see the newest version at or below the
 /// bound. Nothing is freed until the buffer is (when the last view and reader holding it let go),
@@ -30,37 +30,51 @@ final class WriteBuffer: @unchecked Sendable {
     private let arenaByteCount = Atomic<Int>(0)
     /// Versions ever added (not undone): for statistics.
     private let versionCountValue = Atomic<Int>(0)
+    /// The hash index's current table, for readers (see `WriteBufferIndex`).
+    private let publishedIndex: Atomic<UInt>
+    /// The index's hash seed: random per process, so clients cannot choose colliding keys.
+    private static let hashSeed = UInt64.random(in: .min ... .max)
 
-    // Writer thread only.
-    private var arena = WriteBufferArena()
-    private var randomState: UInt64
+    // Writer thread only. Unchecked exclusivity: only the writer thread touches these, one batch
+    // at a time, and the dynamic checks cost a tenth of an insert.
+    /// Versions (and the values in them).
+    @exclusivity(unchecked) private var arena = WriteBufferArena()
+    /// Skip-list nodes, apart from the versions so that a search touches densely packed memory.
+    @exclusivity(unchecked) private var nodeArena: WriteBufferArena
+    @exclusivity(unchecked) private var index: WriteBufferIndex
+    @exclusivity(unchecked) private var randomState: UInt64
     /// Nodes given a version by the batch being applied, for `undoBatch`.
-    private var touched: [WriteBufferNode] = []
-    private var predecessors: [WriteBufferNode]
+    @exclusivity(unchecked) private var touched: [WriteBufferNode] = []
+    @exclusivity(unchecked) private var predecessors: [WriteBufferNode]
     /// The first and last LSN of the batches the buffer holds.
-    private(set) var firstLSN: UInt64?
-    private(set) var lastLSN: UInt64?
+    @exclusivity(unchecked) private(set) var firstLSN: UInt64?
+    @exclusivity(unchecked) private(set) var lastLSN: UInt64?
     /// When the first batch went in (monotonic), for the checkpoint interval.
-    private(set) var firstBatchNanoseconds: UInt64?
+    @exclusivity(unchecked) private(set) var firstBatchNanoseconds: UInt64?
 
     init(sequence: UInt64) {
         self.sequence = sequence
         self.randomState = 0x9E37_79B9_7F4A_7C15 ^ (sequence &* 0xBF58_476D_1CE4_E5B9) | 1
-        var arena = WriteBufferArena()
+        var nodeArena = WriteBufferArena()
         var heads: [WriteBufferNode] = []
         heads.reserveCapacity(Self.tableCountMax)
         let headBytes = WriteBufferNode.byteCount(height: Self.heightMax, keyByteCount: 0)
-        for _ in 0..<Self.tableCountMax {
-            heads.append(WriteBufferNode.initialize(arena.allocate(headBytes), height: Self.heightMax, key: UnsafeRawBufferPointer(start: nil, count: 0)))
+        for table in 0..<Self.tableCountMax {
+            heads.append(WriteBufferNode.initialize(nodeArena.allocate(headBytes), height: Self.heightMax, table: UInt8(table), hashTag: 0, key: UnsafeRawBufferPointer(start: nil, count: 0)))
         }
-        self.arena = arena
+        self.nodeArena = nodeArena
         self.heads = heads
         self.predecessors = [WriteBufferNode](repeating: heads[0], count: Self.heightMax)
-        arenaByteCount.store(arena.byteCount, ordering: .relaxed)
+        let index = WriteBufferIndex(seed: Self.hashSeed)
+        self.index = index
+        self.publishedIndex = Atomic(UInt(bitPattern: index.table))
+        arenaByteCount.store(nodeArena.byteCount + index.byteCount, ordering: .relaxed)
     }
 
     deinit {
         arena.free()
+        nodeArena.free()
+        index.free()
     }
 
     /// Bytes of memory the buffer holds.
@@ -82,9 +96,21 @@ final class WriteBuffer: @unchecked Sendable {
     }
 
     func lookup(table: LMDBDatabase, key: UnsafeRawBufferPointer, bound: UInt64) -> Lookup {
-        guard let node = firstNode(atOrAfter: key, table: table), compareKeys(node.key, key) == 0,
-              let version = node.version(atOrBelow: bound) else { return .absent }
+        guard let node = indexedNode(table: table, key: key), let version = node.version(atOrBelow: bound) else { return .absent }
         return version.isTombstone ? .deleted : .value(version.value)
+    }
+
+    /// The node of `key` through the hash index, or nil.
+    func indexedNode(table: LMDBDatabase, key: UnsafeRawBufferPointer) -> WriteBufferNode? {
+        let published = UnsafeMutableRawPointer(bitPattern: publishedIndex.load(ordering: .acquiring))!
+        let tableIndex = Self.tableIndex(table)
+        let hash = HotTierHash.hash(kind: tableIndex, namespace: UnsafeRawBufferPointer(start: nil, count: 0), key: key, seed: Self.hashSeed)
+        return WriteBufferIndex.find(in: published, table: tableIndex, key: key, hash: hash)
+    }
+
+    static func tableIndex(_ table: LMDBDatabase) -> UInt8 {
+        precondition(Int(table.handle) < tableCountMax, "LMDB database \(table.name) has handle \(table.handle), past the write buffer's \(tableCountMax) tables")
+        return UInt8(table.handle)
     }
 
     /// The first node whose key is at or after `key` (whatever its versions), or nil.
@@ -122,9 +148,7 @@ final class WriteBuffer: @unchecked Sendable {
     }
 
     func head(_ table: LMDBDatabase) -> WriteBufferNode {
-        let index = Int(table.handle)
-        precondition(index < Self.tableCountMax, "LMDB database \(table.name) has handle \(index), past the write buffer's \(Self.tableCountMax) tables")
-        return heads[index]
+        heads[Int(Self.tableIndex(table))]
     }
 
     // MARK: Writing (writer thread, active buffer only)
@@ -143,7 +167,7 @@ final class WriteBuffer: @unchecked Sendable {
         }
         node.setNewestVersion(version)
         touched.append(node)
-        arenaByteCount.store(arena.byteCount, ordering: .relaxed)
+        arenaByteCount.store(arena.byteCount + nodeArena.byteCount + index.byteCount, ordering: .relaxed)
     }
 
     /// The batch at `lsn` is in the buffer for good: it may be published.
@@ -177,6 +201,9 @@ final class WriteBuffer: @unchecked Sendable {
     }
 
     private func findOrInsert(table: LMDBDatabase, key: UnsafeRawBufferPointer) -> WriteBufferNode {
+        let tableIndex = Self.tableIndex(table)
+        let hash = index.hash(table: tableIndex, key: key)
+        if let found = WriteBufferIndex.find(in: index.table, table: tableIndex, key: key, hash: hash) { return found }
         var node = head(table)
         var level = Self.heightMax - 1
         while true {
@@ -188,9 +215,8 @@ final class WriteBuffer: @unchecked Sendable {
                 level -= 1
             }
         }
-        if let found = node.next(0), compareKeys(found.key, key) == 0 { return found }
         let height = randomHeight()
-        let inserted = WriteBufferNode.initialize(arena.allocate(WriteBufferNode.byteCount(height: height, keyByteCount: key.count)), height: height, key: key)
+        let inserted = WriteBufferNode.initialize(nodeArena.allocate(WriteBufferNode.byteCount(height: height, keyByteCount: key.count)), height: height, table: tableIndex, hashTag: UInt32(truncatingIfNeeded: hash), key: key)
         // Fill the new node's own links first (no reader can reach it yet), then link it in from
         // the bottom level up, so a reader that finds it at any level finds it at level 0 too.
         for level in 0..<height { inserted.setNext(predecessors[level].next(level), level: level) }
@@ -199,6 +225,9 @@ final class WriteBuffer: @unchecked Sendable {
         inserted.setPrevious(predecessor == head(table) ? nil : predecessor)
         for level in 0..<height { predecessors[level].setNext(inserted, level: level) }
         if let successor = inserted.next(0) { successor.setPrevious(inserted) }
+        if let grown = index.insert(inserted, hash: hash) {
+            publishedIndex.store(UInt(bitPattern: grown), ordering: .releasing)
+        }
         return inserted
     }
 

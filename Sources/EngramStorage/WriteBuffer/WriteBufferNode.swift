@@ -6,11 +6,11 @@ import Glibc
 /// One key of a write buffer's skip list, in the buffer's arena (docs/STORAGE.md, "Write buffers").
 ///
 /// ```
-///  0              8                16          20       21    24                 24 + 8h
-///  +--------------+----------------+-----------+--------+-----+------------------+-----------+
-///  | newest       | previous node  | key bytes | height | pad | next node, per   | key bytes |
-///  | version: u64 | (level 0): u64 |    u32    |   u8   |     | level: u64 x h   |           |
-///  +--------------+----------------+-----------+--------+-----+------------------+-----------+
+///  0              8                16          18       19      20           24                24 + 8h
+///  +--------------+----------------+-----------+--------+-------+------------+-----------------+-----------+
+///  | newest       | previous node  | key bytes | height | table | hash: low  | next node, per  | key bytes |
+///  | version: u64 | (level 0): u64 |    u16    |   u8   |  u8   | 32 bits    | level: u64 x h  |           |
+///  +--------------+----------------+-----------+--------+-------+------------+-----------------+-----------+
 /// ```
 ///
 /// Pointers are stored as addresses (0 for none). The writer thread stores the three kinds of link
@@ -22,7 +22,9 @@ struct WriteBufferNode: Equatable {
     static let newestVersionOffset = 0
     static let previousOffset = 8
     static let keyByteCountOffset = 16
-    static let heightOffset = 20
+    static let heightOffset = 18
+    static let tableOffset = 19
+    static let hashOffset = 20
     static let linksOffset = 24
 
     static func byteCount(height: Int, keyByteCount: Int) -> Int { linksOffset + 8 * height + keyByteCount }
@@ -41,9 +43,12 @@ struct WriteBufferNode: Equatable {
     var height: Int { Int(pointer.load(fromByteOffset: Self.heightOffset, as: UInt8.self)) }
 
     var key: UnsafeRawBufferPointer {
-        let count = Int(pointer.load(fromByteOffset: Self.keyByteCountOffset, as: UInt32.self))
+        let count = Int(pointer.load(fromByteOffset: Self.keyByteCountOffset, as: UInt16.self))
         return UnsafeRawBufferPointer(start: pointer + Self.linksOffset + 8 * height, count: count)
     }
+
+    var table: UInt8 { pointer.load(fromByteOffset: Self.tableOffset, as: UInt8.self) }
+    var hashTag: UInt32 { pointer.load(fromByteOffset: Self.hashOffset, as: UInt32.self) }
 
     func next(_ level: Int) -> WriteBufferNode? {
         WriteBufferNode(address: Self.acquire(pointer + Self.linksOffset + 8 * level))
@@ -75,11 +80,14 @@ struct WriteBufferNode: Equatable {
     }
 
     /// Fills a node just allocated, not yet reachable by any reader.
-    static func initialize(_ pointer: UnsafeMutableRawPointer, height: Int, key: UnsafeRawBufferPointer) -> WriteBufferNode {
+    static func initialize(_ pointer: UnsafeMutableRawPointer, height: Int, table: UInt8, hashTag: UInt32, key: UnsafeRawBufferPointer) -> WriteBufferNode {
+        precondition(key.count <= Int(UInt16.max), "a write-buffer key of \(key.count) bytes")
         pointer.storeBytes(of: 0, toByteOffset: newestVersionOffset, as: UInt64.self)
         pointer.storeBytes(of: 0, toByteOffset: previousOffset, as: UInt64.self)
-        pointer.storeBytes(of: UInt32(key.count), toByteOffset: keyByteCountOffset, as: UInt32.self)
+        pointer.storeBytes(of: UInt16(key.count), toByteOffset: keyByteCountOffset, as: UInt16.self)
         pointer.storeBytes(of: UInt8(height), toByteOffset: heightOffset, as: UInt8.self)
+        pointer.storeBytes(of: table, toByteOffset: tableOffset, as: UInt8.self)
+        pointer.storeBytes(of: hashTag, toByteOffset: hashOffset, as: UInt32.self)
         for level in 0..<height { pointer.storeBytes(of: 0, toByteOffset: linksOffset + 8 * level, as: UInt64.self) }
         if key.count > 0 { (pointer + linksOffset + 8 * height).copyMemory(from: key.baseAddress!, byteCount: key.count) }
         return WriteBufferNode(pointer)

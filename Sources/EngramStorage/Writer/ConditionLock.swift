@@ -1,3 +1,4 @@
+import CSystemShims
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -78,6 +79,8 @@ func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
     var thread = pthread_t()
     let rc = pthread_create(&thread, nil, { argument in
         let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
+        // The name shows in `top -H`, `perf` and debuggers (Linux keeps 15 bytes of it).
+        _ = engram_set_thread_name(String(box.name.prefix(15)))
         box.body()
         return nil
     }, box.toOpaque())

@@ -261,14 +261,12 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
-    /// While checkpoints fail and every write buffer is full (the frozen ones wait for the
-    /// checkpoint thread and the active one is due), writes are refused with the checkpoint's
-    /// error (docs/STORAGE.md, "The durability contract"); reads go on.
+    /// From a failed checkpoint until one succeeds, writes are refused with its error
+    /// (docs/STORAGE.md, "The durability contract"): LMDB cannot take what they would add, and
+    /// taking them anyway would only grow the buffers and the log. Reads go on.
     private func checkpointRefusal() -> EngramError? {
-        guard let failure = checkpointer.lastFailure,
-              checkpointer.pendingCount >= limits.writeBufferCountMax - 1,
-              checkpointDue(now: monotonicNanoseconds()) else { return nil }
-        return EngramError(failure.code, "the write buffers are full and the checkpoint that would empty them failed: \(failure.message)", errno: failure.errno)
+        guard let failure = checkpointer.lastFailure else { return nil }
+        return EngramError(failure.code, "the last checkpoint failed, so writes wait for one that succeeds: \(failure.message)", errno: failure.errno)
     }
 
     private func process(_ batch: [PendingWrite], lsn: UInt64, transaction: StoreTransaction) {
