@@ -106,6 +106,10 @@ extension ConnectionHandler {
             Statistic("store.largest_batch", UInt64(statistics.largestBatchCount)),
             Statistic("store.last_applied_lsn", statistics.lastAppliedLSN),
             Statistic("store.last_checkpoint_lsn", statistics.lastCheckpointLSN),
+            Statistic("store.checkpoint_microseconds", statistics.checkpointNanoseconds / 1_000),
+            Statistic("store.last_checkpoint_microseconds", statistics.lastCheckpointNanoseconds / 1_000),
+            Statistic("store.write_buffers", UInt64(statistics.writeBufferCount)),
+            Statistic("store.write_buffer_bytes", UInt64(statistics.writeBufferBytes)),
         ]
         if let footprint = try? server.store.footprint() {
             values += [

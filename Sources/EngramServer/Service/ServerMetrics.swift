@@ -85,6 +85,8 @@ public final class ServerMetrics: Sendable {
             "engram_writer_queue_depth", "engram_store_batches", "engram_store_writes", "engram_store_failed_writes",
             "engram_store_syncs", "engram_store_checkpoints", "engram_store_busy_rejections", "engram_store_log_bytes",
             "engram_store_largest_batch", "engram_store_average_batch", "engram_long_term_entries", "engram_semantic_entries",
+            "engram_store_checkpoint_seconds_total", "engram_store_last_checkpoint_seconds", "engram_store_last_checkpoint_lsn",
+            "engram_store_last_applied_lsn", "engram_write_buffers", "engram_write_buffer_bytes",
             "engram_disk_lmdb_bytes", "engram_disk_commit_log_bytes", "engram_disk_episodic_bytes",
             "engram_hot_tier_items", "engram_hot_tier_bytes_in_use", "engram_hot_tier_budget_bytes",
             "engram_hot_tier_evictions", "engram_hot_tier_expirations", "engram_long_term_cache_items",
@@ -134,6 +136,12 @@ public final class ServerMetrics: Sendable {
         set("engram_store_log_bytes", statistics.logBytes)
         set("engram_store_largest_batch", statistics.largestBatchCount)
         storeGauges["engram_store_average_batch"]?.record(statistics.batchCount == 0 ? 0 : Double(statistics.writeCount) / Double(statistics.batchCount))
+        storeGauges["engram_store_checkpoint_seconds_total"]?.record(Double(statistics.checkpointNanoseconds) / 1e9)
+        storeGauges["engram_store_last_checkpoint_seconds"]?.record(Double(statistics.lastCheckpointNanoseconds) / 1e9)
+        set("engram_store_last_checkpoint_lsn", statistics.lastCheckpointLSN)
+        set("engram_store_last_applied_lsn", statistics.lastAppliedLSN)
+        set("engram_write_buffers", statistics.writeBufferCount)
+        set("engram_write_buffer_bytes", statistics.writeBufferBytes)
         if let footprint {
             set("engram_long_term_entries", footprint.longTermEntryCount)
             set("engram_semantic_entries", footprint.semanticEntryCount)
