@@ -128,6 +128,34 @@ import Testing
         entry.map { Array($0.key) + [0xEE] + Array($0.value) }
     }
 
+    /// The writer deletes through a cursor and seeks again, as a range delete does: its tombstones
+    /// (new keys of the batch, linked into the skip list only when needed) must be seen by the
+    /// next seek, or the loop finds the same key for ever.
+    @Test func aWritersCursorSeesItsOwnDeletions() throws {
+        let fixture = try Fixture(seed: 3)
+        let active = WriteBuffer(sequence: 9)
+        let lsn: UInt64 = 100
+        let deleted = try fixture.environment.read { (lmdb) throws(EngramError) -> Int in
+            let transaction = StoreTransaction(lmdb: lmdb, buffers: [active] + fixture.buffers, bound: .max, snapshotLSN: lsn, writeTarget: .init(buffer: active, lsn: lsn))
+            return try transaction.withCursor(fixture.table) { (cursor) throws(EngramError) -> Int in
+                var count = 0
+                while try [UInt8(0x00)].withBytes({ (key) throws(EngramError) in try cursor.seek(atOrAfter: key) }) != nil {
+                    try cursor.deleteCurrent()
+                    count += 1
+                    if count > 1_000 { break }
+                }
+                return count
+            }
+        }
+        #expect(deleted == fixture.model(bound: .max).count)
+        active.sealBatch(lsn: lsn, nanoseconds: 1)
+        try fixture.environment.read { (lmdb) throws(EngramError) in
+            let transaction = StoreTransaction(lmdb: lmdb, buffers: [active] + fixture.buffers, bound: lsn, snapshotLSN: lsn, writeTarget: nil)
+            #expect(try transaction.withCursor(fixture.table) { (cursor) throws(EngramError) in try cursor.first() } == nil)
+            #expect(try transaction.entryCount(fixture.table) == 0)
+        }
+    }
+
     @Test(arguments: UInt64(1)...UInt64(40))
     func theMergedCursorMatchesTheModel(seed: UInt64) throws {
         let fixture = try Fixture(seed: seed)

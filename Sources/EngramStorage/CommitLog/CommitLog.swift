@@ -140,11 +140,17 @@ final class CommitLog: @unchecked Sendable {
         let recordBytes: Int
         if payloadBytes >= CommitLogFormat.compressionThresholdBytes, let compressed = compress(buffer) {
             recordBytes = compressed
-            try write(record: &compressionScratch, byteCount: recordBytes, lsn: lsn, kind: kind, flags: CommitLogFormat.flagCompressed)
+            try compressionScratch.withUnsafeMutableBytes { bytes in
+                Result { () throws(EngramError) in
+                    try write(record: UnsafeMutableRawBufferPointer(rebasing: bytes[0..<recordBytes]), lsn: lsn, kind: kind, flags: CommitLogFormat.flagCompressed)
+                }
+            }.get()
         } else {
+            // In place: the header is patched into the buffer's own bytes, not a copy of them.
             recordBytes = buffer.count
-            var bytes = buffer.bytes
-            try write(record: &bytes, byteCount: recordBytes, lsn: lsn, kind: kind, flags: 0)
+            try buffer.withUnsafeMutableBytes { (bytes) throws(EngramError) in
+                try write(record: bytes, lsn: lsn, kind: kind, flags: 0)
+            }
         }
         lastLSN = lsn
         unsyncedBytes += recordBytes
@@ -171,23 +177,20 @@ final class CommitLog: @unchecked Sendable {
         return total * 4 <= buffer.count * 3 ? total : nil
     }
 
-    private func write(record: inout [UInt8], byteCount: Int, lsn: UInt64, kind: CommitLogFormat.Kind, flags: UInt8) throws(EngramError) {
-        record.withUnsafeMutableBytes { bytes in
-            bytes.storeBytes(of: UInt32(byteCount - CommitLogFormat.headerBytes).littleEndian, toByteOffset: 4, as: UInt32.self)
-            bytes.storeBytes(of: lsn.littleEndian, toByteOffset: 8, as: UInt64.self)
-            bytes.storeBytes(of: syncedLSN.littleEndian, toByteOffset: 16, as: UInt64.self)
-            bytes[CommitLogFormat.kindOffset] = kind.rawValue
-            bytes[CommitLogFormat.flagsOffset] = flags
-            let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[4..<byteCount]))
-            bytes.storeBytes(of: CRC32C.mask(crc).littleEndian, toByteOffset: 0, as: UInt32.self)
-        }
+    private func write(record bytes: UnsafeMutableRawBufferPointer, lsn: UInt64, kind: CommitLogFormat.Kind, flags: UInt8) throws(EngramError) {
+        let byteCount = bytes.count
+        bytes.storeBytes(of: UInt32(byteCount - CommitLogFormat.headerBytes).littleEndian, toByteOffset: 4, as: UInt32.self)
+        bytes.storeBytes(of: lsn.littleEndian, toByteOffset: 8, as: UInt64.self)
+        bytes.storeBytes(of: syncedLSN.littleEndian, toByteOffset: 16, as: UInt64.self)
+        bytes[CommitLogFormat.kindOffset] = kind.rawValue
+        bytes[CommitLogFormat.flagsOffset] = flags
+        let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[4..<byteCount]))
+        bytes.storeBytes(of: CRC32C.mask(crc).littleEndian, toByteOffset: 0, as: UInt32.self)
         if activeHandle == nil || activeOffset + Int64(byteCount) + Int64(CommitLogFormat.headerBytes) > Int64(segmentBytes) {
             try roll(firstLSN: lsn)
         }
         guard let handle = activeHandle else { preconditionFailure("no active commit-log segment after roll") }
-        try record.withBytes { (bytes) throws(EngramError) in
-            try handle.write(UnsafeRawBufferPointer(rebasing: bytes[0..<byteCount]), at: activeOffset)
-        }
+        try handle.write(UnsafeRawBufferPointer(bytes), at: activeOffset)
         activeOffset += Int64(byteCount)
     }
 

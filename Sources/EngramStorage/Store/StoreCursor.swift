@@ -33,6 +33,7 @@ final class StoreCursor {
 
     /// The first entry whose key is at or after `key`.
     func seek(atOrAfter key: UnsafeRawBufferPointer) throws(EngramError) -> Entry? {
+        linkWritersKeys()
         for index in buffers.indices { buffers[index].seek(atOrAfter: key) }
         lmdbEntry = try lmdb?.seek(atOrAfter: key)
         forward = true
@@ -42,6 +43,7 @@ final class StoreCursor {
     func first() throws(EngramError) -> Entry? { try first(includingTombstones: false) }
 
     func last() throws(EngramError) -> Entry? {
+        linkWritersKeys()
         for index in buffers.indices { buffers[index].last() }
         lmdbEntry = try lmdb?.last()
         forward = false
@@ -54,6 +56,7 @@ final class StoreCursor {
     /// The entry before the current one; from an unpositioned cursor, the last (as LMDB's).
     func previous() throws(EngramError) -> Entry? {
         guard let position = current else { return try last() }
+        linkWritersKeys()
         if forward {
             try placeBackward(before: position.key)
         } else {
@@ -73,6 +76,7 @@ final class StoreCursor {
     // MARK: Moving, with tombstones when asked (counting entries)
 
     func first(includingTombstones: Bool) throws(EngramError) -> Entry? {
+        linkWritersKeys()
         for index in buffers.indices { buffers[index].first() }
         lmdbEntry = try lmdb?.first()
         forward = true
@@ -81,6 +85,7 @@ final class StoreCursor {
 
     func next(includingTombstones: Bool) throws(EngramError) -> Entry? {
         guard let position = current else { return try first(includingTombstones: includingTombstones) }
+        linkWritersKeys()
         if forward {
             try stepForward(from: position.key)
         } else {
@@ -90,6 +95,13 @@ final class StoreCursor {
     }
 
     // MARK: Sources
+
+    /// In the writer's transaction, the batch's new keys of this table go into the skip list
+    /// before the cursor moves, so it sees them (and its own deletions) as LMDB's cursor would.
+    /// One load when there are none.
+    private func linkWritersKeys() {
+        transaction.writeTarget?.buffer.linkUnlinked(table: table)
+    }
 
     /// Moves every source that sits at `key` one entry forward.
     private func stepForward(from key: UnsafeRawBufferPointer) throws(EngramError) {

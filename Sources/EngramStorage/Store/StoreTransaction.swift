@@ -83,7 +83,9 @@ struct StoreTransaction {
     }
 
     func cursor(_ table: LMDBDatabase) throws(EngramError) -> StoreCursor {
-        StoreCursor(table: table, lmdb: try lmdb.cursor(table), buffers: buffers.map { WriteBufferCursor(buffer: $0, table: table, bound: bound) }, transaction: self)
+        // The writer's own new keys of this batch must be in the skip list before it walks it.
+        writeTarget?.buffer.linkUnlinked(table: table)
+        return StoreCursor(table: table, lmdb: try lmdb.cursor(table), buffers: buffers.map { WriteBufferCursor(buffer: $0, table: table, bound: bound) }, transaction: self)
     }
 
     /// Runs `body` with a cursor that is closed when it returns.
@@ -99,6 +101,7 @@ struct StoreTransaction {
     func entryCount(_ table: LMDBDatabase) throws(EngramError) -> Int {
         var count = try lmdb.entryCount(table)
         guard !buffers.isEmpty else { return count }
+        writeTarget?.buffer.linkUnlinked(table: table)
         let merged = StoreCursor(table: table, lmdb: nil, buffers: buffers.map { WriteBufferCursor(buffer: $0, table: table, bound: bound) }, transaction: self)
         var entry = try merged.first(includingTombstones: true)
         while let current = entry {

@@ -46,6 +46,12 @@ public struct ByteWriter: Sendable {
         bytes.append(contentsOf: data)
     }
 
+    /// Runs `body` on the bytes in place, so a header can be patched and the whole written out
+    /// without a copy.
+    public mutating func withUnsafeMutableBytes<Result>(_ body: (UnsafeMutableRawBufferPointer) throws(EngramError) -> Result) throws(EngramError) -> Result {
+        try bytes.withUnsafeMutableBytes { buffer in Swift.Result { () throws(EngramError) -> Result in try body(buffer) } }.get()
+    }
+
     /// Overwrites eight bytes at `offset`.
     public mutating func patch(_ value: UInt64, at offset: Int) {
         precondition(offset >= 0 && offset + 8 <= bytes.count, "patch at \(offset) outside \(bytes.count) bytes")

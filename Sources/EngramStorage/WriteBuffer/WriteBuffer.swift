@@ -46,6 +46,12 @@ final class WriteBuffer: @unchecked Sendable {
     /// Nodes given a version by the batch being applied, for `undoBatch`.
     @exclusivity(unchecked) private var touched: [WriteBufferNode] = []
     @exclusivity(unchecked) private var predecessors: [WriteBufferNode]
+    /// Nodes the batch being applied created: in the hash index already, linked into their skip
+    /// lists only when the batch ends (sorted, so each search starts where the last one stopped),
+    /// or when the writer opens a cursor on their table.
+    @exclusivity(unchecked) private var unlinked: [WriteBufferNode] = []
+    /// `unlinked`, counted per table, so the check a writer's cursor makes at every move is one load.
+    @exclusivity(unchecked) private var unlinkedCounts = [Int](repeating: 0, count: WriteBuffer.tableCountMax)
     /// The first and last LSN of the batches the buffer holds.
     @exclusivity(unchecked) private(set) var firstLSN: UInt64?
     @exclusivity(unchecked) private(set) var lastLSN: UInt64?
@@ -172,6 +178,7 @@ final class WriteBuffer: @unchecked Sendable {
 
     /// The batch at `lsn` is in the buffer for good: it may be published.
     func sealBatch(lsn: UInt64, nanoseconds: UInt64) {
+        linkUnlinked()
         if !touched.isEmpty {
             versionCountValue.add(touched.count, ordering: .relaxed)
             if firstLSN == nil {
@@ -186,6 +193,9 @@ final class WriteBuffer: @unchecked Sendable {
     /// Takes the versions the batch at `lsn` added off their nodes again, newest first. No reader
     /// saw them: the batch was never published.
     func undoBatch(lsn: UInt64) {
+        // The batch's new nodes stay, versionless: the hash index already names them, so they
+        // must be in their skip lists too before a later batch writes to them.
+        linkUnlinked()
         for node in touched.reversed() {
             guard let newest = node.newestVersion else { preconditionFailure("write buffer \(sequence): a touched node has no version to undo") }
             precondition(newest.lsn == lsn, "write buffer \(sequence): undoing LSN \(lsn) found a version of LSN \(newest.lsn)")
@@ -196,39 +206,82 @@ final class WriteBuffer: @unchecked Sendable {
 
     /// No more writes: the buffer may be handed to the checkpoint thread.
     func freeze() {
-        precondition(touched.isEmpty, "write buffer \(sequence) frozen in the middle of a batch")
+        precondition(touched.isEmpty && unlinked.isEmpty, "write buffer \(sequence) frozen in the middle of a batch")
         frozenFlag.store(true, ordering: .releasing)
     }
 
+    /// The node of `key`, created (in the hash index, not yet in its skip list) if the buffer has
+    /// none.
     private func findOrInsert(table: LMDBDatabase, key: UnsafeRawBufferPointer) -> WriteBufferNode {
         let tableIndex = Self.tableIndex(table)
         let hash = index.hash(table: tableIndex, key: key)
         if let found = WriteBufferIndex.find(in: index.table, table: tableIndex, key: key, hash: hash) { return found }
-        var node = head(table)
-        var level = Self.heightMax - 1
-        while true {
-            if let next = node.next(level), compareKeys(next.key, key) < 0 {
-                node = next
-            } else {
-                predecessors[level] = node
-                if level == 0 { break }
-                level -= 1
-            }
-        }
         let height = randomHeight()
         let inserted = WriteBufferNode.initialize(nodeArena.allocate(WriteBufferNode.byteCount(height: height, keyByteCount: key.count)), height: height, table: tableIndex, hashTag: UInt32(truncatingIfNeeded: hash), key: key)
-        // Fill the new node's own links first (no reader can reach it yet), then link it in from
-        // the bottom level up, so a reader that finds it at any level finds it at level 0 too.
-        for level in 0..<height { inserted.setNext(predecessors[level].next(level), level: level) }
-        let predecessor = predecessors[0]
-        // The first key's previous link is none, not the head: a reader moving back stops there.
-        inserted.setPrevious(predecessor == head(table) ? nil : predecessor)
-        for level in 0..<height { predecessors[level].setNext(inserted, level: level) }
-        if let successor = inserted.next(0) { successor.setPrevious(inserted) }
         if let grown = index.insert(inserted, hash: hash) {
             publishedIndex.store(UInt(bitPattern: grown), ordering: .releasing)
         }
+        unlinked.append(inserted)
+        unlinkedCounts[Int(tableIndex)] += 1
         return inserted
+    }
+
+    /// Links the nodes of `table` the current batch created into its skip list, so a cursor of
+    /// the writer's sees them. Writer thread, on the active buffer.
+    func linkUnlinked(table: LMDBDatabase) {
+        let tableIndex = Int(Self.tableIndex(table))
+        guard unlinkedCounts[tableIndex] > 0 else { return }
+        var others: [WriteBufferNode] = []
+        var mine: [WriteBufferNode] = []
+        for node in unlinked { if Int(node.table) == tableIndex { mine.append(node) } else { others.append(node) } }
+        link(mine)
+        unlinked = others
+        unlinkedCounts[tableIndex] = 0
+    }
+
+    /// Links every node the current batch created, table by table, in key order.
+    private func linkUnlinked() {
+        guard !unlinked.isEmpty else { return }
+        link(unlinked)
+        unlinked.removeAll(keepingCapacity: true)
+        for index in unlinkedCounts.indices { unlinkedCounts[index] = 0 }
+    }
+
+    /// Links `nodes` into their skip lists in key order. Each search starts from where the one
+    /// before stopped (a finger search), so a batch of m random keys into n costs about
+    /// m log(n / m) steps instead of m log n. No reader sees the nodes yet (their versions belong
+    /// to an unpublished batch), so the order of linking is free.
+    private func link(_ nodes: [WriteBufferNode]) {
+        let sorted = nodes.sorted { left, right in
+            left.table != right.table ? left.table < right.table : compareKeys(left.key, right.key) < 0
+        }
+        var currentTable: UInt8? = nil
+        for node in sorted {
+            let head = heads[Int(node.table)]
+            if node.table != currentTable {
+                currentTable = node.table
+                for level in 0..<Self.heightMax { predecessors[level] = head }
+            }
+            let key = node.key
+            // Top down: start each level from the later of the previous insert's predecessor at
+            // that level and where the level above stopped (both are before `key`).
+            var from = predecessors[Self.heightMax - 1]
+            for level in stride(from: Self.heightMax - 1, through: 0, by: -1) {
+                let previous = predecessors[level]
+                if previous != from, previous != head, from == head || compareKeys(previous.key, from.key) > 0 { from = previous }
+                while let next = from.next(level), compareKeys(next.key, key) < 0 { from = next }
+                predecessors[level] = from
+            }
+            let height = node.height
+            // Fill the node's own links first, then link it in from the bottom level up, so a
+            // reader that finds it at any level finds it at level 0 too.
+            for level in 0..<height { node.setNext(predecessors[level].next(level), level: level) }
+            // The first key's previous link is none, not the head: a reader moving back stops there.
+            node.setPrevious(predecessors[0] == head ? nil : predecessors[0])
+            for level in 0..<height { predecessors[level].setNext(node, level: level) }
+            if let successor = node.next(0) { successor.setPrevious(node) }
+            for level in 0..<height { predecessors[level] = node }
+        }
     }
 
     /// A height with probability 4^-(h-1), from a xorshift generator (the writer's own).
