@@ -225,4 +225,74 @@ import Testing
         #expect(records.isEmpty)
         #expect(recovery.tailCut?.reason == "a record length of 524289 bytes, over the limit of 524288")
     }
+
+    // MARK: Spare segments
+
+    /// Appends one synced batch record of `payload`.
+    func append(_ log: CommitLog, _ payload: [UInt8]) throws {
+        var buffer = ByteWriter()
+        buffer.reserve(CommitLogFormat.headerBytes)
+        buffer.write(contentsOf: payload)
+        try log.append(kind: .batch, buffer: &buffer)
+        try log.sync()
+    }
+
+    /// A checkpoint keeps removed segments as spares (first header zeroed), the next rolls rename
+    /// them into place, and the records written into a spare read back exactly: the end marker
+    /// after the last record hides the older records behind it.
+    @Test func removedSegmentsBecomeSparesAndTheirOldBytesStayUnread() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let fileSystem = PosixFileSystem()
+        let log = try CommitLog.recover(directory: directory.path, fileSystem: fileSystem, segmentBytes: 4_096, recordBytesMax: Self.recordBytesMax, appliedLSN: 0, spareCountMax: 2) { _ in }.log
+        // Each record fills most of a 4 KiB segment: one segment a record.
+        for payload in Self.rollingPayloads { try append(log, payload) }
+        #expect(try segments(directory.path).count == 4)
+        try log.removeSegments(coveredBy: 3)
+        let names = try fileSystem.contentsOfDirectory(directory.path).sorted()
+        #expect(names == [CommitLogFormat.segmentName(firstLSN: 4), CommitLogFormat.spareName(number: 1), CommitLogFormat.spareName(number: 2)])
+        #expect(log.spareCount == 2)
+        let spare = try SegmentFiles.read(directory.appending(CommitLogFormat.spareName(number: 1)))
+        #expect(spare.count == 4_096)
+        #expect(spare.prefix(CommitLogFormat.headerBytes).allSatisfy { $0 == 0 }, "a spare's first header is zeros")
+        #expect(!spare.dropFirst(CommitLogFormat.headerBytes).allSatisfy { $0 == 0 }, "the rest keeps the old record")
+        // A short record goes into a renamed spare (the active segment retired first, so the
+        // append rolls): the old record's bytes lie after it.
+        try log.retireActiveSegment()
+        try append(log, bytes("short"))
+        #expect(log.spareCount == 1)
+        log.close()
+        var replayed: [(UInt64, [UInt8])] = []
+        let recovery = try CommitLog.recover(directory: directory.path, fileSystem: fileSystem, segmentBytes: 4_096, recordBytesMax: Self.recordBytesMax, appliedLSN: 3, spareCountMax: 2) { replayed.append(($0.lsn, $0.payload)) }
+        #expect(recovery.tailCut == nil, "the end marker stops the reader before the old bytes")
+        #expect(replayed.map(\.0) == [4, 5])
+        #expect(try segments(directory.path).map { String($0.split(separator: "/").last!) } == [CommitLogFormat.segmentName(firstLSN: 4), CommitLogFormat.segmentName(firstLSN: 5), CommitLogFormat.spareName(number: 2)])
+        #expect(replayed.last?.1 == bytes("short"))
+        #expect(recovery.log.spareCount == 1, "open keeps the spare left")
+        // An erase's checkpoint keeps no spare and removes the ones there are.
+        try recovery.log.removeSegments(coveredBy: 5, erasing: true)
+        #expect(recovery.log.spareCount == 0)
+        #expect(try fileSystem.contentsOfDirectory(directory.path).allSatisfy { CommitLogFormat.spareNumber(ofFileNamed: $0) == nil })
+    }
+
+    /// A spare of zeros is made when none is left; one that was being written when a crash came
+    /// is removed at open.
+    @Test func aSpareOfZerosIsPreparedAndAnUnfinishedOneRemoved() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let fileSystem = PosixFileSystem()
+        try fileSystem.createDirectory(directory.path)
+        try fileSystem.open(directory.appending(CommitLogFormat.spareBeingPreparedName(number: 7)), create: true).close()
+        let log = try CommitLog.recover(directory: directory.path, fileSystem: fileSystem, segmentBytes: 8_192, recordBytesMax: Self.recordBytesMax, appliedLSN: 0, spareCountMax: 2) { _ in }.log
+        #expect(try fileSystem.contentsOfDirectory(directory.path).isEmpty)
+        try log.prepareSpare(pauseMicroseconds: 0)
+        #expect(log.spareCount == 1)
+        let spare = try SegmentFiles.read(directory.appending(CommitLogFormat.spareName(number: 1)))
+        #expect(spare == [UInt8](repeating: 0, count: 8_192))
+        try log.prepareSpare(pauseMicroseconds: 0)
+        #expect(log.spareCount == 1, "only when there is none")
+        try append(log, bytes("into the spare"))
+        #expect(log.spareCount == 0)
+        #expect(try segments(directory.path) == [directory.appending(CommitLogFormat.segmentName(firstLSN: 1))])
+    }
 }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The commit log: every durable change, in order, in preallocated segment files.
 ///
 /// Owner: the store's writer thread, after `recover` has run at open. A batch is appended as one
@@ -13,11 +17,19 @@ final class CommitLog: @unchecked Sendable {
     let directory: String
     let fileSystem: any FileSystem
     let segmentBytes: Int
-    /// The segments on disk, oldest first, and the last LSN of the last one when it was retired.
+    /// The segments on disk, oldest first, and the last LSN of the last one when it was retired;
+    /// spare segment files, whole and ready to be renamed into the next segment.
     private struct SegmentList {
         var segments: [Segment]
         var retiredThroughLSN: UInt64?
+        var spares: [String]
+        var nextSpareNumber: UInt64
+        /// Whether the active segment was made with `posix_fallocate` rather than from a spare: its
+        /// blocks are unwritten, so every sync of it also commits the file system's journal.
+        var activeIsFresh = false
     }
+    /// Spare segments kept for the next rolls (`Limits.commitLogSpareSegmentCountMax`).
+    let spareCountMax: Int
     private let segmentList: Lock<SegmentList>
     var segments: [Segment] { segmentList.withLock { $0.segments } }
     private var activeHandle: (any FileHandle)?
@@ -32,11 +44,12 @@ final class CommitLog: @unchecked Sendable {
     private(set) var bytesSinceCheckpoint = 0
     private var compressionScratch: [UInt8] = []
 
-    private init(directory: String, fileSystem: any FileSystem, segmentBytes: Int, segments: [Segment], lastLSN: UInt64) {
+    private init(directory: String, fileSystem: any FileSystem, segmentBytes: Int, segments: [Segment], spares: [String], nextSpareNumber: UInt64, spareCountMax: Int, lastLSN: UInt64) {
         self.directory = directory
         self.fileSystem = fileSystem
         self.segmentBytes = segmentBytes
-        self.segmentList = Lock(SegmentList(segments: segments, retiredThroughLSN: nil))
+        self.spareCountMax = spareCountMax
+        self.segmentList = Lock(SegmentList(segments: segments, retiredThroughLSN: nil, spares: spares, nextSpareNumber: nextSpareNumber))
         self.lastLSN = lastLSN
         // Recovery read these records back from disk and cut what was torn: they are durable.
         self.syncedLSN = lastLSN
@@ -67,9 +80,11 @@ final class CommitLog: @unchecked Sendable {
         segmentBytes: Int,
         recordBytesMax: Int,
         appliedLSN: UInt64,
+        spareCountMax: Int = 0,
         replay: (CommitLogRecord) throws(EngramError) -> Void
     ) throws(EngramError) -> Recovery {
         try fileSystem.createDirectory(directory)
+        let spares = try keepSpares(directory: directory, fileSystem: fileSystem, segmentBytes: segmentBytes, countMax: spareCountMax)
         let segments = try fileSystem.contentsOfDirectory(directory)
             .compactMap { name in CommitLogFormat.firstLSN(ofSegmentNamed: name).map { Segment(firstLSN: $0, path: Path.join(directory, name)) } }
             .sorted { $0.firstLSN < $1.firstLSN }
@@ -122,8 +137,32 @@ final class CommitLog: @unchecked Sendable {
             }
             expectedLSN = nextLSN
         }
-        let log = CommitLog(directory: directory, fileSystem: fileSystem, segmentBytes: segmentBytes, segments: segments, lastLSN: max(lastLSN, (expectedLSN ?? 1) - 1))
+        let log = CommitLog(directory: directory, fileSystem: fileSystem, segmentBytes: segmentBytes, segments: segments, spares: spares.paths, nextSpareNumber: spares.nextNumber, spareCountMax: spareCountMax, lastLSN: max(lastLSN, (expectedLSN ?? 1) - 1))
         return Recovery(log: log, tailCut: tailCut)
+    }
+
+    /// The spare files a previous run left, whole, up to `countMax`; the rest (and any spare being
+    /// prepared when it stopped) are removed.
+    private static func keepSpares(directory: String, fileSystem: any FileSystem, segmentBytes: Int, countMax: Int) throws(EngramError) -> (paths: [String], nextNumber: UInt64) {
+        var kept: [String] = []
+        var highest: UInt64 = 0
+        for name in try fileSystem.contentsOfDirectory(directory).sorted() {
+            guard let number = CommitLogFormat.spareNumber(ofFileNamed: name) else {
+                if CommitLogFormat.isSpareBeingPrepared(name) { try fileSystem.remove(Path.join(directory, name)) }
+                continue
+            }
+            highest = max(highest, number)
+            let path = Path.join(directory, name)
+            let handle = try fileSystem.open(path, create: false)
+            let size = try handle.size()
+            handle.close()
+            if kept.count < countMax && size == Int64(segmentBytes) {
+                kept.append(path)
+            } else {
+                try fileSystem.remove(path)
+            }
+        }
+        return (kept, highest + 1)
     }
 
     // MARK: Appending
@@ -191,12 +230,17 @@ final class CommitLog: @unchecked Sendable {
         }
         guard let handle = activeHandle else { preconditionFailure("no active commit-log segment after roll") }
         try handle.write(UnsafeRawBufferPointer(bytes), at: activeOffset)
+        // The end marker: a header of zeros after the last record, so a reader stops there even in
+        // a segment made from a spare, whose older bytes follow (the roll left room for it).
+        try handle.write(CommitLogFormat.endMarker, at: activeOffset + Int64(byteCount))
         activeOffset += Int64(byteCount)
     }
 
-    /// Starts a new segment whose first record will be `firstLSN`, preallocated so that appends
-    /// inside it cannot fail for want of space. The previous segment is synced first, so a segment
-    /// that is not the last is always whole.
+    /// Starts a new segment whose first record will be `firstLSN`, of `segmentBytes` on disk
+    /// before the first record goes in, so that appends inside it cannot fail for want of space:
+    /// a spare renamed into place (its blocks written already, so a sync is a flush of data and
+    /// not a journal commit), or else a new file reserved with `posix_fallocate`. The previous
+    /// segment is synced first, so a segment that is not the last is always whole.
     private func roll(firstLSN: UInt64) throws(EngramError) {
         if let previous = activeHandle {
             try previous.sync()
@@ -205,24 +249,50 @@ final class CommitLog: @unchecked Sendable {
             syncedLSN = lastLSN
         }
         let path = Path.join(directory, CommitLogFormat.segmentName(firstLSN: firstLSN))
-        let handle = try fileSystem.open(path, create: true)
-        do throws(EngramError) {
-            try handle.truncate(to: 0)
-            try handle.allocate(byteCount: Int64(segmentBytes))
-            try handle.sync()
-            try fileSystem.syncDirectory(directory)
-        } catch {
-            handle.close()
-            try? fileSystem.remove(path)
-            throw error
+        let spare = segmentList.withLock { $0.spares.isEmpty ? nil : $0.spares.removeFirst() }
+        let handle: any FileHandle
+        if let spare {
+            // A spare's first header is zeros (`recycle` and `prepareSpare` make it so): until the
+            // first record lands, the segment reads as empty.
+            try fileSystem.rename(spare, to: path)
+            handle = try fileSystem.open(path, create: false)
+            do throws(EngramError) {
+                try fileSystem.syncDirectory(directory)
+            } catch {
+                handle.close()
+                throw error
+            }
+        } else {
+            handle = try fileSystem.open(path, create: true)
+            do throws(EngramError) {
+                try handle.truncate(to: 0)
+                try handle.allocate(byteCount: Int64(segmentBytes))
+                try handle.sync()
+                try fileSystem.syncDirectory(directory)
+            } catch {
+                handle.close()
+                try? fileSystem.remove(path)
+                throw error
+            }
         }
         activeHandle = handle
         activeOffset = 0
         segmentList.withLock {
             $0.retiredThroughLSN = nil
+            $0.activeIsFresh = spare == nil
             $0.segments.append(Segment(firstLSN: firstLSN, path: path))
         }
     }
+
+    /// Whether the active segment was reserved with `posix_fallocate` (every sync of it commits the
+    /// journal) while a spare is ready: then the writer retires it, and the next append rolls onto
+    /// the spare.
+    var shouldTradeActiveForSpare: Bool {
+        segmentList.withLock { $0.activeIsFresh && !$0.spares.isEmpty && !$0.segments.isEmpty && $0.retiredThroughLSN == nil }
+    }
+
+    /// Spare segments ready now.
+    var spareCount: Int { segmentList.withLock { $0.spares.count } }
 
     /// Makes every appended record durable.
     func sync() throws(EngramError) {
@@ -235,8 +305,11 @@ final class CommitLog: @unchecked Sendable {
     func resetBytesSinceCheckpoint() { bytesSinceCheckpoint = 0 }
 
     /// Removes every segment whose records all have LSNs at or below `lsn` (a checkpoint applied
-    /// them to LMDB). The last segment stays, unless `retireActiveSegment` closed it. Any thread.
-    func removeSegments(coveredBy lsn: UInt64) throws(EngramError) {
+    /// them to LMDB), keeping up to `spareCountMax` of them as spares (`recycle`) unless `erasing`:
+    /// an erase wants no log bytes written before it left anywhere, so its checkpoint removes the
+    /// spares too. The last segment stays, unless `retireActiveSegment` closed it. Checkpoint
+    /// thread.
+    func removeSegments(coveredBy lsn: UInt64, erasing: Bool = false) throws(EngramError) {
         let removable = segmentList.withLock { list -> [Segment] in
             var count = 0
             while count < list.segments.count {
@@ -251,8 +324,83 @@ final class CommitLog: @unchecked Sendable {
         }
         // A file left by a failed removal is read at the next open and skipped: every record in
         // it is at or below LMDB's applied LSN.
-        for segment in removable { try fileSystem.remove(segment.path) }
-        if !removable.isEmpty { try fileSystem.syncDirectory(directory) }
+        var changed = !removable.isEmpty
+        if erasing {
+            let spares = segmentList.withLock { list -> [String] in
+                defer { list.spares.removeAll() }
+                return list.spares
+            }
+            for spare in spares { try fileSystem.remove(spare) }
+            changed = changed || !spares.isEmpty
+        }
+        for segment in removable {
+            let kept = erasing ? false : try recycle(segment.path)
+            if !kept { try fileSystem.remove(segment.path) }
+        }
+        if changed { try fileSystem.syncDirectory(directory) }
+    }
+
+    /// Keeps a removed segment as a spare when fewer than `spareCountMax` exist: its first header
+    /// is zeroed and synced, then it is renamed. Returns whether it did.
+    private func recycle(_ path: String) throws(EngramError) -> Bool {
+        let number: UInt64? = segmentList.withLock { list in
+            guard list.spares.count < spareCountMax else { return nil }
+            defer { list.nextSpareNumber += 1 }
+            return list.nextSpareNumber
+        }
+        guard let number else { return false }
+        let handle = try fileSystem.open(path, create: false)
+        do throws(EngramError) {
+            guard try handle.size() == Int64(segmentBytes) else {
+                handle.close()
+                return false
+            }
+            try handle.write(CommitLogFormat.endMarker, at: 0)
+            try handle.sync()
+        } catch {
+            handle.close()
+            throw error
+        }
+        handle.close()
+        let sparePath = Path.join(directory, CommitLogFormat.spareName(number: number))
+        try fileSystem.rename(path, to: sparePath)
+        segmentList.withLock { $0.spares.append(sparePath) }
+        return true
+    }
+
+    /// Makes a spare of zeros when there is none, so that no segment has to be reserved with
+    /// `posix_fallocate`: written in 1 MiB pieces with a pause between them (a burst of 64 MiB
+    /// would hold up the log's syncs behind it), synced, then renamed into place. Checkpoint thread.
+    func prepareSpare(pauseMicroseconds: Int) throws(EngramError) {
+        let number: UInt64? = segmentList.withLock { list in
+            guard list.spares.isEmpty, spareCountMax > 0 else { return nil }
+            defer { list.nextSpareNumber += 1 }
+            return list.nextSpareNumber
+        }
+        guard let number else { return }
+        let temporaryPath = Path.join(directory, CommitLogFormat.spareBeingPreparedName(number: number))
+        let handle = try fileSystem.open(temporaryPath, create: true)
+        do throws(EngramError) {
+            try handle.truncate(to: 0)
+            let piece = [UInt8](repeating: 0, count: 1 << 20)
+            var offset = 0
+            while offset < segmentBytes {
+                let count = min(piece.count, segmentBytes - offset)
+                try piece.withBytes { (bytes) throws(EngramError) in try handle.write(UnsafeRawBufferPointer(rebasing: bytes[0..<count]), at: Int64(offset)) }
+                offset += count
+                if pauseMicroseconds > 0 { usleep(UInt32(pauseMicroseconds)) }
+            }
+            try handle.sync()
+        } catch {
+            handle.close()
+            try? fileSystem.remove(temporaryPath)
+            throw error
+        }
+        handle.close()
+        let sparePath = Path.join(directory, CommitLogFormat.spareName(number: number))
+        try fileSystem.rename(temporaryPath, to: sparePath)
+        try fileSystem.syncDirectory(directory)
+        segmentList.withLock { $0.spares.append(sparePath) }
     }
 
     /// Syncs and closes the active segment, so that the next append starts a new one and the next

@@ -32,6 +32,9 @@ enum CommitLogFormat {
         case rollback = 2
     }
 
+    /// Written after every record: a reader stops at it (see `SegmentReader`).
+    static let endMarker = [UInt8](repeating: 0, count: headerBytes)
+
     static func segmentName(firstLSN: UInt64) -> String {
         let digits = String(firstLSN)
         return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".log"
@@ -42,6 +45,23 @@ enum CommitLogFormat {
         guard name.hasSuffix(".log"), name.count == 24 else { return nil }
         return UInt64(name.prefix(20))
     }
+
+    /// `spare-<20-digit number>.log`: a whole segment file kept for the next roll, its first header
+    /// zeros. Never read as a segment.
+    static func spareName(number: UInt64) -> String {
+        let digits = String(number)
+        return "spare-" + String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".log"
+    }
+
+    static func spareNumber(ofFileNamed name: String) -> UInt64? {
+        guard name.hasPrefix("spare-"), name.hasSuffix(".log"), name.count == 30 else { return nil }
+        return UInt64(name.dropFirst(6).prefix(20))
+    }
+
+    /// A spare being written; a crash may leave one, which the next open removes.
+    static func spareBeingPreparedName(number: UInt64) -> String { spareName(number: number) + ".tmp" }
+
+    static func isSpareBeingPrepared(_ name: String) -> Bool { name.hasPrefix("spare-") && name.hasSuffix(".log.tmp") }
 }
 
 /// Where recovery cut a torn tail off the log: what was lost was never acknowledged as durable.

@@ -16,6 +16,9 @@ final class Checkpointer: @unchecked Sendable {
         let segmentFiles: [(handle: any FileHandle, closeAfter: Bool)]
         /// Writes completed only after this checkpoint commits (an erase's, a snapshot's).
         var deferred: [PendingWrite]
+        /// An erase asked for it: the log segments it covers are removed, not kept as spares,
+        /// and the spares go too (docs/LIFECYCLE.md, "What erase guarantees").
+        var erasing = false
     }
 
     let environment: LMDBEnvironment
@@ -128,6 +131,7 @@ final class Checkpointer: @unchecked Sendable {
     // MARK: The thread
 
     private func run() {
+        prepareSpareSegment()
         var retriedWhileStopping = false
         while let handoffs = nextWork() {
             do throws(EngramError) {
@@ -137,6 +141,7 @@ final class Checkpointer: @unchecked Sendable {
                     failure = nil
                     lock.broadcast()
                 }
+                prepareSpareSegment()
             } catch {
                 eventHandler?(.checkpointFailed(error))
                 // The buffers stay queued for the retry; what waited on this checkpoint is told now.
@@ -175,6 +180,17 @@ final class Checkpointer: @unchecked Sendable {
         }
     }
 
+    /// Keeps a spare log segment ready (`CommitLog.prepareSpare`). A failure costs only speed (the
+    /// next roll reserves a new file instead), so it is reported and the thread goes on.
+    private func prepareSpareSegment() {
+        guard let log, log.spareCount == 0, !lock.withLock({ abandoned }) else { return }
+        do throws(EngramError) {
+            try log.prepareSpare(pauseMicroseconds: 1_000)
+        } catch {
+            eventHandler?(.spareSegmentFailed(error))
+        }
+    }
+
     private func retryPause() {
         let deadline = monotonicNanoseconds() + UInt64(limits.checkpointRetryMilliseconds) * 1_000_000
         lock.withLock {
@@ -202,7 +218,7 @@ final class Checkpointer: @unchecked Sendable {
             let applied = try environment.read { (transaction) throws(EngramError) in try transaction.readUInt64(views.meta, MetaKey.appliedLSN) }
             precondition(applied == lastLSN, "a checkpoint through LSN \(lastLSN) left applied_lsn \(applied.map(String.init) ?? "missing") in LMDB")
             views.checkpointed(buffers, lmdbTransactionID: UInt64(environment.info.me_last_txnid), checkpointLSN: lastLSN)
-            try log?.removeSegments(coveredBy: lastLSN)
+            try log?.removeSegments(coveredBy: lastLSN, erasing: handoffs.contains { $0.erasing })
         } else {
             let view = views.view
             views.checkpointed(buffers, lmdbTransactionID: view.lmdbTransactionID, checkpointLSN: view.checkpointLSN)

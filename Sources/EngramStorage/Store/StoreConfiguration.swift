@@ -43,6 +43,9 @@ public enum StoreEvent: Sendable, Equatable {
     /// The store stopped taking writes after an error that leaves a batch's fate unknown (a failed
     /// `fdatasync`). Reads go on; a restart replays the log.
     case writesStopped(EngramError)
+    /// Preparing a spare commit-log segment failed; the next roll reserves a new file instead (its
+    /// syncs cost a journal commit each until the segment is replaced).
+    case spareSegmentFailed(EngramError)
     /// A background consolidation pass failed (docs/LIFECYCLE.md); the next one tries again.
     case consolidationFailed(EngramError)
     /// A consolidation pass (background or on demand) ended with this report.

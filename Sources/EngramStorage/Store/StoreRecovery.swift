@@ -65,7 +65,7 @@ enum StoreRecovery {
         let recovery = try CommitLog.recover(
             directory: logDirectory, fileSystem: fileSystem, segmentBytes: limits.commitLogSegmentBytes,
             recordBytesMax: limits.batchBytesMax + Limits.commitLogOverheadBytes + limits.batchCountMax * 64,
-            appliedLSN: appliedLSN
+            appliedLSN: appliedLSN, spareCountMax: limits.commitLogSpareSegmentCountMax
         ) { (record) throws(EngramError) in try replayer.accept(record) }
         try replayer.finish()
         if let cut = recovery.tailCut { configuration.eventHandler?(.commitLogTailCut(cut)) }

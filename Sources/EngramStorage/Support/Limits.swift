@@ -48,6 +48,11 @@ public struct Limits: Sendable, Equatable {
 
     /// Commit-log files are preallocated to this size so an append never meets a full disk half-way.
     public var commitLogSegmentBytes: Int = 64 << 20
+    /// Segments a checkpoint keeps as spares instead of removing them, renamed into place at the
+    /// next rolls. Their blocks are written already, so a sync of records appended to them is a
+    /// flush of data, not a file-system journal commit (p50 0.11 ms against 0.19 here); two cover
+    /// the rolls between two checkpoints under the heaviest load measured.
+    public var commitLogSpareSegmentCountMax: Int = 2
     /// Log bytes written since the last checkpoint that start a new one; bounds replay at open.
     public var checkpointLogBytes: Int = 32 << 20
     /// A checkpoint also runs once the active write buffer's oldest batch is this old, so LMDB and
@@ -263,6 +268,7 @@ public struct Limits: Sendable, Equatable {
         try require(batchBytesMax + Self.commitLogOverheadBytes * 2 <= commitLogSegmentBytes, "a full batch (batchBytesMax \(batchBytesMax)) must fit one commit-log segment (commitLogSegmentBytes \(commitLogSegmentBytes))")
         try require(batchCountMax <= writerQueueDepthMax, "batchCountMax \(batchCountMax) exceeds writerQueueDepthMax \(writerQueueDepthMax): a batch could never fill")
         try require(mapBytes >= mapBytesMin, "mapBytes \(mapBytes) is below mapBytesMin \(mapBytesMin)")
+        try require(commitLogSpareSegmentCountMax >= 0, "commitLogSpareSegmentCountMax must not be negative, got \(commitLogSpareSegmentCountMax)")
         try require(writeBufferCountMax >= 2, "writeBufferCountMax \(writeBufferCountMax) must allow the active buffer and one being checkpointed")
         try require(lmdbDatabasesMax + 2 <= WriteBuffer.tableCountMax, "lmdbDatabasesMax \(lmdbDatabasesMax) leaves database handles past the write buffer's \(WriteBuffer.tableCountMax) tables (LMDB's two own handles come first)")
         try require(mapBytes >= batchBytesMax * 4, "mapBytes \(mapBytes) must hold at least four full batches (batchBytesMax \(batchBytesMax))")

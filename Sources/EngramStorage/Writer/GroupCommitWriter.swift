@@ -173,6 +173,18 @@ final class GroupCommitWriter: @unchecked Sendable {
             syncLogForAppliedWrites()
         }
         if checkpointDue(now: now) { freezeActive(deferred: []) }
+        if log.shouldTradeActiveForSpare { tradeActiveSegmentForSpare() }
+    }
+
+    /// The active log segment was reserved with `posix_fallocate` (no spare was ready when it was
+    /// made) and a spare is ready now: retire it, so the next append rolls onto the spare and its
+    /// syncs stop committing the journal. The next checkpoint removes it with the others.
+    private func tradeActiveSegmentForSpare() {
+        do {
+            try log.retireActiveSegment()
+        } catch {
+            stopWrites(after: error)
+        }
     }
 
     private func checkpointDue(now: UInt64) -> Bool {
@@ -198,7 +210,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// checkpoint thread has `writeBufferCountMax - 1` frozen buffers already, waits for it
     /// (`waitForRoom`), or gives up when checkpoints are failing: the deferred writes then fail
     /// with the checkpoint's error, and the active buffer goes on growing until one succeeds.
-    private func freezeActive(deferred: [PendingWrite]) {
+    private func freezeActive(deferred: [PendingWrite], erasing: Bool = false) {
         if let refusal = checkpointer.waitForRoom(countMax: limits.writeBufferCountMax - 1) {
             let error = EngramError(refusal.code, "the checkpoint this write waits for cannot run: \(refusal.message)", errno: refusal.errno)
             for write in deferred { write.fail(error) }
@@ -215,7 +227,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         let frozen = views.freezeActive()
         let files = episodicLog.takeFilesForCheckpoint()
         log.resetBytesSinceCheckpoint()
-        checkpointer.submit(Checkpointer.Handoff(buffer: frozen, segmentFiles: files, deferred: deferred))
+        checkpointer.submit(Checkpointer.Handoff(buffer: frozen, segmentFiles: files, deferred: deferred, erasing: erasing))
     }
 
     private func finish() {
@@ -390,7 +402,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 return
             }
         }
-        freezeActive(deferred: deferred)
+        freezeActive(deferred: deferred, erasing: request == .retiringCommitLog)
     }
 
     private func failAll(_ batch: [PendingWrite], _ error: EngramError) {

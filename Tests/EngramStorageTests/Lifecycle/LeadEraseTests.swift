@@ -72,6 +72,7 @@ import Testing
             #expect(report.rekeyedIndexEntryCount > 0)
             try Self.expectErased(store, directory, workload, victims: [victim])
             #expect(try Leftovers.commitLogNames(directory) == [])
+            #expect(try Leftovers.sparesAreZeros(directory))
             // Retention still finds every index entry of the segments it removes.
             let aged = try store.consolidate(nowMicroseconds: workload.written[crm]!.last!.timestampMicroseconds + Int64(store.limits.episodicRetentionSeconds + 1) * 1_000_000)
             #expect(aged.trimmedSegmentCount > 0)

@@ -49,6 +49,7 @@ import Testing
             #expect(report.longestCommandMicroseconds > 0)
             try Self.expectGone(store, directory, kept: before)
             #expect(try Leftovers.commitLogNames(directory) == [])
+            #expect(try Leftovers.sparesAreZeros(directory))
             #expect(store.hotTier.statistics.itemCount == 8)
             #expect(store.hotTier.statistics.longTermCache.itemCount == 12)
 

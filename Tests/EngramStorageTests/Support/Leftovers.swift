@@ -57,15 +57,25 @@ enum Leftovers {
         return found
     }
 
-    /// Commit-log segment files holding `needle` in their raw bytes.
+    /// Files of the commit log's directory (segments and spares) holding `needle` in their raw
+    /// bytes.
     static func inCommitLog(_ directory: TemporaryDirectory, _ needle: [UInt8]) throws -> [String] {
-        try commitLogNames(directory).filter { name in
+        try PosixFileSystem().contentsOfDirectory(directory.appending("log")).sorted().filter { name in
             contains(try SegmentFiles.read(directory.appending("log/" + name)), needle)
         }
     }
 
+    /// The commit-log segments (spares, which hold no record, are not segments).
     static func commitLogNames(_ directory: TemporaryDirectory) throws -> [String] {
-        try PosixFileSystem().contentsOfDirectory(directory.appending("log")).filter { $0.hasSuffix(".log") }.sorted()
+        try PosixFileSystem().contentsOfDirectory(directory.appending("log")).filter { CommitLogFormat.firstLSN(ofSegmentNamed: $0) != nil }.sorted()
+    }
+
+    /// Whether every spare of the commit log holds zeros only: after an erase, the spares made
+    /// from segments are gone and new ones are written afresh.
+    static func sparesAreZeros(_ directory: TemporaryDirectory) throws -> Bool {
+        try PosixFileSystem().contentsOfDirectory(directory.appending("log")).filter { CommitLogFormat.spareNumber(ofFileNamed: $0) != nil }.allSatisfy { name in
+            try SegmentFiles.read(directory.appending("log/" + name)).allSatisfy { $0 == 0 }
+        }
     }
 
     static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {

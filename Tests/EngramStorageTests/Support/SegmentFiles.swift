@@ -11,6 +11,8 @@ func tinyLimits() -> Limits {
     limits.commitLogSegmentBytes = 128 << 10
     limits.checkpointLogBytes = 64 << 20
     limits.checkpointIntervalMilliseconds = 3_600_000
+    // No spares: a clean close then leaves the active segment, records and all, for the fuzz seeds.
+    limits.commitLogSpareSegmentCountMax = 0
     return limits
 }
 
