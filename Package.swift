@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "engram-agents", targets: ["engram-agents"]),
         .executable(name: "engram-export", targets: ["engram-export"]),
         .executable(name: "engram-load", targets: ["engram-load"]),
+        .executable(name: "engram-crashloop", targets: ["engram-crashloop"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -167,6 +168,22 @@ let package = Package(
             name: "engram-load",
             dependencies: [
                 "EngramLoad", "EngramClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // The crash tool (docs/TESTING.md, "The crash tool"): a real engramd killed with SIGKILL
+        // under a durable load and in its recovery, every acknowledged write checked through the
+        // client. A library, so the suite runs a short loop in process; it opens copies of the
+        // killed server's directory with the engine for the records' consistency check.
+        .target(
+            name: "EngramCrashLoop",
+            dependencies: ["EngramClient", "EngramProtocol", "EngramStorage"]
+        ),
+        .executableTarget(
+            name: "engram-crashloop",
+            dependencies: [
+                "EngramCrashLoop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
