@@ -193,10 +193,7 @@ let package = Package(
             name: "EngramIntegrationTests",
             dependencies: [
                 "EngramClient", "EngramProtocol", "engramd", "engram", "EngramAgents", "engram-agents",
-                "EngramLoad", "engram-load",
-                // The crash loop opens a copy of a killed server's directory for the records'
-                // consistency check.
-                "EngramStorage",
+                "EngramLoad", "engram-load", "EngramCrashLoop",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
