@@ -32,8 +32,9 @@ public struct CrashLoopConfiguration: Sendable {
     /// The long-log rounds' checkpoint interval and log-volume trigger: longer than any round.
     public var longCheckpointIntervalMilliseconds = 600_000
     public var longCheckpointLogBytes = 1 << 30
-    /// The short-checkpoint rounds' interval.
-    public var shortCheckpointIntervalMilliseconds = 20
+    /// The short-checkpoint rounds' interval: the writer checkpoints after nearly every batch, and
+    /// about half the kills of a round land inside a checkpoint (at 20 ms, hardly any did here).
+    public var shortCheckpointIntervalMilliseconds = 2
     /// A start that has not printed its listening line by then is killed and counted as a store
     /// that did not open. Generous: a debug build on a busy machine replays slowly.
     public var startTimeoutMilliseconds = 300_000
@@ -66,7 +67,8 @@ public struct CrashLoopConfiguration: Sendable {
         try require(consistencyEvery > 0, "--consistency-every must be positive, got \(consistencyEvery)")
         try require(loadMillisecondsMax >= 0, "--load-ms-max must not be negative, got \(loadMillisecondsMax)")
         try require(printEvery > 0, "--print-every must be positive, got \(printEvery)")
-        try require(longCheckpointIntervalMilliseconds > 0 && longCheckpointLogBytes > 0 && shortCheckpointIntervalMilliseconds > 0, "checkpoint intervals and sizes must be positive")
+        try require(longCheckpointIntervalMilliseconds > 0 && longCheckpointLogBytes > 0, "the long-log rounds' checkpoint interval and size must be positive")
+        try require(shortCheckpointIntervalMilliseconds > 0, "--short-checkpoint-interval-ms must be positive, got \(shortCheckpointIntervalMilliseconds)")
         try require(startTimeoutMilliseconds > 0 && requestTimeoutMilliseconds > 0, "timeouts must be positive")
         try require(leadErasesPerRound >= 0, "--lead-erases-per-round must not be negative, got \(leadErasesPerRound)")
         try require(!engramdPath.isEmpty && fileExists(engramdPath), "no engramd at \(engramdPath) (--engramd)")

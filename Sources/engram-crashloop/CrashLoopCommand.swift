@@ -31,6 +31,7 @@ struct CrashLoopCommand: AsyncParsableCommand {
     @Option(help: "Data directory (must be missing or empty; kept at the end). Default: a fresh temporary one, removed after a run without failure.") var dataDirectory: String?
     @Option(help: "Share of rounds, in percent, that kill the restarted server again before it has opened.") var recoveryKillPercent = 30
     @Option(help: "Share of rounds, in percent, whose server checkpoints every few milliseconds (kills land in checkpoints); the others checkpoint rarely, leaving a long log to replay.") var shortCheckpointPercent = 30
+    @Option(help: "The checkpoint interval of those rounds, in milliseconds.") var shortCheckpointIntervalMs = 2
     @Option(help: "Open a copy of the killed server's directory in process and run the records' consistency check every this many rounds, and after the last.") var consistencyEvery = 10
     @Option(help: "The engramd executable. Default: engramd beside this program.") var engramd: String?
     @Flag(help: "Keep the data directory and the server logs after a run without failure.") var keep = false
@@ -50,6 +51,7 @@ struct CrashLoopCommand: AsyncParsableCommand {
         configuration.dataDirectory = dataDirectory
         configuration.recoveryKillPercent = recoveryKillPercent
         configuration.shortCheckpointPercent = shortCheckpointPercent
+        configuration.shortCheckpointIntervalMilliseconds = shortCheckpointIntervalMs
         configuration.consistencyEvery = consistencyEvery
         configuration.keep = keep
         configuration.loadMillisecondsMax = loadMillisecondsMax
