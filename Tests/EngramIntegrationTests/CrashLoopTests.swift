@@ -36,4 +36,17 @@ import Testing
         #expect(summary.acknowledged.total >= Self.rounds * configuration.connectionCount, "too few writes were acknowledged to test anything")
         #expect(summary.acknowledged.episodeAppends > 0 && summary.acknowledged.leadInserts > 0 && summary.acknowledged.metricAppends > 0 && summary.acknowledged.counterIncrements > 0)
     }
+
+    /// The checkpoint options the crash tool runs engramd with: accepted above (a start with an
+    /// option it did not know would fail every round); 0 is a usage error, not a store that fails
+    /// to open.
+    @Test func engramdRefusesACheckpointIntervalOrLogSizeOfZero() throws {
+        let directory = TemporaryDirectory("engram-checkpoint-options")
+        defer { directory.remove() }
+        let engramd = ServerProcess.productsDirectory + "/engramd"
+        let common = ["--port", "0", "--admin-port", "0", "--data-directory", directory.dataDirectory]
+        #expect(try runProgram(engramd, common + ["--checkpoint-interval-ms", "0"], allowFailure: true) == 64)
+        #expect(try runProgram(engramd, common + ["--checkpoint-log-bytes", "0"], allowFailure: true) == 64)
+        #expect(try runProgram(engramd, common + ["--checkpoint-interval-ms", "soon"], allowFailure: true) == 64)
+    }
 }
