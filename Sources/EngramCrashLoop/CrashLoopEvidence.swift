@@ -44,7 +44,12 @@ extension CrashLoopDriver {
     /// `D` itself, the logs and the consistency copy stay where they are.
     mutating func keepEvidence(round: Int) async {
         if let server {
-            server.kill(SIGKILL)
+            if let status = server.exitStatusIfEnded() {
+                summary.evidence.append("engramd (pid \(server.pid)) had ended on its own before the failure was handled: exit status \(status)\(status == 0 ? ", a graceful stop (SIGTERM or SIGINT from outside?)" : "")")
+            } else {
+                server.kill(SIGKILL)
+                summary.evidence.append("engramd (pid \(server.pid)) was still running; killed now")
+            }
             _ = await server.wait()
             self.server = nil
         }

@@ -170,7 +170,10 @@ extension CrashLoopDriver {
             await client.close()
         } catch {
             await client.close()
-            throw RoundFailure(round: round, message: "a check's request failed: \(error)")
+            let state = server.map { server in
+                server.exitStatusIfEnded().map { "engramd (pid \(server.pid)) had ended, exit status \($0)" } ?? "engramd (pid \(server.pid)) is still running"
+            } ?? "no engramd"
+            throw RoundFailure(round: round, message: "a check's request failed: \(error); \(state)")
         }
         report.verifyMilliseconds = monotonicMilliseconds() - started
         report.appliedInFlight = verifier.appliedInFlightCount

@@ -11,7 +11,8 @@ import Synchronization
 /// recovering". A thread of its own reads the line, so a kill can land while the read waits; once
 /// the process is gone the line is either in the pipe (it had opened) or not.
 ///
-/// Standard error goes to `standardErrorPath`, for the record of a failed start. Owned by the
+/// Standard error goes to `standardErrorPath`, for the record of a failed start; the log level is
+/// `info`, so a graceful stop (SIGTERM from outside) shows there too. Owned by the
 /// crash loop's driver, one at a time; `Sendable` so the watchdog task may kill it.
 final class EngramdProcess: Sendable {
     struct Listening: Sendable {
@@ -25,7 +26,8 @@ final class EngramdProcess: Sendable {
     let standardErrorPath: String
     private let outputDescriptor: Int32
     private let reader: Task<Listening?, Never>
-    private let reaped = Mutex<Bool>(false)
+    /// The exit status once the process has been waited for (its id may then be another's).
+    private let exitStatus = Mutex<Int32?>(nil)
 
     private init(pid: pid_t, outputDescriptor: Int32, standardErrorPath: String, startedNanoseconds: UInt64) {
         self.pid = pid
@@ -53,7 +55,7 @@ final class EngramdProcess: Sendable {
         posix_spawn_file_actions_addclose(&actions, pipeDescriptors[0])
         posix_spawn_file_actions_addclose(&actions, pipeDescriptors[1])
         posix_spawn_file_actions_addopen(&actions, 2, standardErrorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        let allArguments = [program, "--port", "0", "--admin-port", "0", "--data-directory", dataDirectory, "--log-level", "notice"] + arguments
+        let allArguments = [program, "--port", "0", "--admin-port", "0", "--data-directory", dataDirectory, "--log-level", "info"] + arguments
         let argv = allArguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
@@ -82,26 +84,37 @@ final class EngramdProcess: Sendable {
 
     /// Sends `signal` unless the process has been waited for (its id may then be another's).
     func kill(_ signal: Int32) {
-        reaped.withLock { reaped in
-            if !reaped { _ = Glibc.kill(pid, signal) }
+        exitStatus.withLock { status in
+            if status == nil { _ = Glibc.kill(pid, signal) }
         }
     }
 
     /// Waits for the process to end; returns its exit status, or 128 + the signal.
     func wait() async -> Int32 {
-        let status = await waitForExit(pid)
-        reaped.withLock { $0 = true }
+        let status: Int32
+        if let known = exitStatus.withLock({ $0 }) {
+            status = known
+        } else {
+            status = await waitForExit(pid)
+            exitStatus.withLock { $0 = status }
+        }
         // The reader has its answer once the process is gone (end of file at the latest).
         _ = await reader.value
         close(outputDescriptor)
         return status
     }
 
-    /// SIGKILL, then the wait; returns whether the server had printed its listening line.
-    func killAndWait() async -> Bool {
-        kill(SIGKILL)
-        _ = await wait()
-        return await reader.value != nil
+    /// The exit status if the process has already ended (it is then waited for), else nil.
+    /// A failure's report says whether the server was still running or how it had ended.
+    func exitStatusIfEnded() -> Int32? {
+        exitStatus.withLock { known in
+            if let known { return known }
+            var status: Int32 = 0
+            guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+            let signal = status & 0x7F
+            known = signal == 0 ? (status >> 8) & 0xFF : 128 + signal
+            return known
+        }
     }
 
     private static func readLine(_ descriptor: Int32) -> String {
