@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "engram-agents", targets: ["engram-agents"]),
         .executable(name: "engram-export", targets: ["engram-export"]),
         .executable(name: "engram-load", targets: ["engram-load"]),
+        .executable(name: "engram-crashloop", targets: ["engram-crashloop"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -171,15 +172,28 @@ let package = Package(
             ]
         ),
 
+        // The crash tool (docs/TESTING.md, "The crash tool"): a real engramd killed with SIGKILL
+        // under a durable load and in its recovery, every acknowledged write checked through the
+        // client. A library, so the suite runs a short loop in process; it opens copies of the
+        // killed server's directory with the engine for the records' consistency check.
+        .target(
+            name: "EngramCrashLoop",
+            dependencies: ["EngramClient", "EngramProtocol", "EngramStorage"]
+        ),
+        .executableTarget(
+            name: "engram-crashloop",
+            dependencies: [
+                "EngramCrashLoop",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
         // End-to-end tests: start the real `engramd` on a free loopback port and talk to it.
         .testTarget(
             name: "EngramIntegrationTests",
             dependencies: [
                 "EngramClient", "EngramProtocol", "engramd", "engram", "EngramAgents", "engram-agents",
-                "EngramLoad", "engram-load",
-                // The crash loop opens a copy of a killed server's directory for the records'
-                // consistency check.
-                "EngramStorage",
+                "EngramLoad", "engram-load", "EngramCrashLoop",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -59,6 +59,10 @@ struct Engramd: AsyncParsableCommand {
     var consolidationIntervalMs: Int?
     @Option(help: "Wall time one consolidation pass may take, in milliseconds; each of its writer commands stays within 2 ms [ENGRAM_CONSOLIDATION_PASS_MS, default 1000].")
     var consolidationPassMs: Int?
+    @Option(help: "A checkpoint runs this long after the previous one if anything was written, in milliseconds; a longer interval leaves more log to replay after a crash [ENGRAM_CHECKPOINT_INTERVAL_MS, default 5000].")
+    var checkpointIntervalMs: Int?
+    @Option(help: "A checkpoint also runs once this many bytes of commit log were written since the last one; bounds replay at open [ENGRAM_CHECKPOINT_LOG_BYTES, default 33554432].")
+    var checkpointLogBytes: Int?
     @Option(help: "trace, debug, info, notice, warning, error or critical [ENGRAM_LOG_LEVEL, default info].")
     var logLevel: String?
 
@@ -87,8 +91,13 @@ struct Engramd: AsyncParsableCommand {
         configuration.storageLimits.batchWaitMicroseconds = try batchWaitUs ?? environment.integer("ENGRAM_BATCH_WAIT_US") ?? configuration.storageLimits.batchWaitMicroseconds
         configuration.storageLimits.consolidationIntervalMilliseconds = try consolidationIntervalMs ?? environment.integer("ENGRAM_CONSOLIDATION_INTERVAL_MS") ?? configuration.storageLimits.consolidationIntervalMilliseconds
         configuration.storageLimits.consolidationPassMilliseconds = try consolidationPassMs ?? environment.integer("ENGRAM_CONSOLIDATION_PASS_MS") ?? configuration.storageLimits.consolidationPassMilliseconds
+        configuration.storageLimits.checkpointIntervalMilliseconds = try checkpointIntervalMs ?? environment.integer("ENGRAM_CHECKPOINT_INTERVAL_MS") ?? configuration.storageLimits.checkpointIntervalMilliseconds
+        configuration.storageLimits.checkpointLogBytes = try checkpointLogBytes ?? environment.integer("ENGRAM_CHECKPOINT_LOG_BYTES") ?? configuration.storageLimits.checkpointLogBytes
         configuration.tokens = try loadTokens(environment)
         guard configuration.eventLoopCount > 0 else { throw ValidationError("--event-loops must be positive") }
+        // The store would refuse these at open (Limits.validate); said here, they are usage errors.
+        guard configuration.storageLimits.checkpointIntervalMilliseconds > 0 else { throw ValidationError("--checkpoint-interval-ms must be positive") }
+        guard configuration.storageLimits.checkpointLogBytes > 0 else { throw ValidationError("--checkpoint-log-bytes must be positive") }
         return configuration
     }
 
