@@ -12,8 +12,8 @@ extension CrashLoopDriver {
         var loadMilliseconds = 0
         var acknowledged = 0
         var inFlight = 0
-        var inCheckpointSync = false
-        var leftCheckpointTemporary = false
+        var inCheckpoint = false
+        var inLMDBSync = false
         /// The recovery kill's delay and whether the server had already listened by then.
         var recoveryKill: (delayMilliseconds: Int, afterListening: Bool, lmdbOpen: Bool)?
         var openMilliseconds = 0
@@ -57,7 +57,7 @@ extension CrashLoopDriver {
                        leadEraseAt: plan.leadEraseAt[connection], scratchEraseAt: connection == 0 ? plan.scratchEraseAt : nil)
         }
         let started = monotonicMilliseconds()
-        let (exitStatus, inCheckpointSync) = await withTaskGroup(of: Void.self) { group -> (Int32, Bool) in
+        let (exitStatus, activity) = await withTaskGroup(of: Void.self) { group -> (Int32, ServerProbe.CheckpointActivity) in
             for writer in writers {
                 group.addTask {
                     var writer = writer
@@ -67,23 +67,23 @@ extension CrashLoopDriver {
             if await ledger.waitForLoad() > 0 {
                 try? await Task.sleep(for: .milliseconds(plan.loadMilliseconds))
             }
-            let inCheckpointSync = ServerProbe.isSyncingCheckpoint(pid: server.pid)
+            let activity = ServerProbe.checkpointActivity(pid: server.pid)
             server.kill(SIGKILL)
             let status = await server.wait()
             await group.waitForAll()
-            return (status, inCheckpointSync)
+            return (status, activity)
         }
         for client in clients { await client.close() }
         self.server = nil
         report.loadMilliseconds = monotonicMilliseconds() - started
-        report.inCheckpointSync = inCheckpointSync
-        report.leftCheckpointTemporary = ServerProbe.leftTemporaryCheckpoint(dataDirectory: paths.dataDirectory)
+        report.inCheckpoint = activity.inCheckpoint
+        report.inLMDBSync = activity.syncingLMDB
         let state = ledger.current
         report.acknowledged = state.roundAcknowledged
         report.inFlight = state.uncertain.count
         summary.loadKills += 1
-        if inCheckpointSync { summary.loadKillsInCheckpointSync += 1 }
-        if report.leftCheckpointTemporary { summary.loadKillsLeavingCheckpointTemporary += 1 }
+        if activity.inCheckpoint { summary.loadKillsInCheckpoint += 1 }
+        if activity.syncingLMDB { summary.loadKillsInLMDBSync += 1 }
         summary.acknowledged = state.acknowledged
         if !state.problems.isEmpty {
             summary.unexpected += state.problems.count
@@ -194,8 +194,7 @@ extension CrashLoopDriver {
 
     func line(_ plan: RoundPlan, _ report: RoundReport) -> String {
         var parts = ["round \(plan.round) \(plan.kind.rawValue): killed after \(grouped(report.loadMilliseconds)) ms, \(grouped(report.acknowledged)) acknowledged, \(report.inFlight) in flight (\(report.appliedInFlight) applied)"]
-        if report.inCheckpointSync { parts.append("killed in a checkpoint's sync") }
-        if report.leftCheckpointTemporary { parts.append("left checkpoint.tmp") }
+        if report.inCheckpoint { parts.append(report.inLMDBSync ? "killed in a checkpoint's LMDB sync" : "killed in a checkpoint") }
         if let kill = report.recoveryKill {
             let moment = kill.afterListening ? "after it listened" : kill.lmdbOpen ? "before it listened, LMDB open" : "before it listened, before LMDB opened"
             parts.append("recovery kill at \(kill.delayMilliseconds) ms (\(moment))")

@@ -6,10 +6,10 @@ public struct CrashLoopSummary: Sendable {
     public var elapsedMilliseconds = 0
     /// SIGKILLs under the write load, one a round.
     public var loadKills = 0
-    /// Load kills that found a thread of engramd syncing LMDB's file or the checkpoint file.
-    public var loadKillsInCheckpointSync = 0
-    /// Load kills after which `checkpoint.tmp` was left (between its write and its rename).
-    public var loadKillsLeavingCheckpointTemporary = 0
+    /// Load kills that found engramd's checkpoint thread inside a checkpoint.
+    public var loadKillsInCheckpoint = 0
+    /// Of those, the kills that found it in LMDB's sync of `data.mdb`.
+    public var loadKillsInLMDBSync = 0
     /// Rounds whose server checkpointed every few milliseconds.
     public var shortCheckpointRounds = 0
     /// Rounds that killed the restarted server at a random delay before it had opened.
@@ -53,7 +53,7 @@ public struct CrashLoopSummary: Sendable {
     public var text: String {
         var lines: [String] = []
         lines.append("engram-crashloop: seed \(seed), \(grouped(rounds)) rounds completed in \(grouped(elapsedMilliseconds / 1_000)) s, \(connectionCount) connections")
-        lines.append("kills: \(grouped(loadKills)) during load (\(grouped(loadKillsInCheckpointSync)) inside a checkpoint's sync, \(grouped(loadKillsLeavingCheckpointTemporary)) left checkpoint.tmp), \(grouped(recoveryKills)) during recovery (\(grouped(recoveryKillsWithLMDBOpen)) of them with LMDB open, in the replay or after; \(grouped(recoveryKillsTried - recoveryKills)) more tried landed after the server listened), \(grouped(shortCheckpointRounds)) short-checkpoint rounds")
+        lines.append("kills: \(grouped(loadKills)) during load (\(grouped(loadKillsInCheckpoint)) inside a checkpoint, \(grouped(loadKillsInLMDBSync)) of them in LMDB's sync), \(grouped(recoveryKills)) during recovery (\(grouped(recoveryKillsWithLMDBOpen)) of them with LMDB open, in the replay or after; \(grouped(recoveryKillsTried - recoveryKills)) more tried landed after the server listened), \(grouped(shortCheckpointRounds)) short-checkpoint rounds")
         let counts = acknowledged
         lines.append("acknowledged writes checked: \(grouped(counts.total)) (puts \(grouped(counts.puts)), counter increments \(grouped(counts.counterIncrements)), episodes \(grouped(counts.episodeAppends)), lead inserts \(grouped(counts.leadInserts)), lead updates \(grouped(counts.leadUpdates)), lead erases \(grouped(counts.leadErases)), metric appends \(grouped(counts.metricAppends)) with \(grouped(counts.metricEvents)) events, scratch puts \(grouped(counts.scratchPuts)), scratch episodes \(grouped(counts.scratchAppends)), namespace erases \(grouped(counts.namespaceErases)))")
         lines.append("in flight at the kills: \(grouped(inFlightAtKills)), found applied \(grouped(inFlightFoundApplied))")

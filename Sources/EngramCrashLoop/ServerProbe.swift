@@ -5,43 +5,52 @@ import Glibc
 /// Where in its work a kill finds `engramd`, told from outside the server through `/proc`, read
 /// just before the SIGKILL.
 ///
-/// **Checkpoints.**
-/// Only a checkpoint syncs LMDB's data file (LMDB itself runs with `MDB_NOSYNC`) and only a
-/// checkpoint writes `checkpoint.tmp` (docs/STORAGE.md, "Checkpoints"). So a thread of `engramd`
-/// blocked in `fsync`/`fdatasync` on either file, read from `/proc/PID/task/*/syscall` just
-/// before the SIGKILL, means the kill lands in a checkpoint's slowest steps; `checkpoint.tmp`
-/// left in the directory after the kill means it landed between writing that file and renaming
-/// it. Both undercount (a kill between the steps is not seen), neither overcounts.
+/// **Checkpoints.** A checkpoint runs on the thread named `engram-checkpoint` (`/proc` keeps 15
+/// bytes: `engram-checkpoi`), which waits in `futex` between checkpoints and in `clock_nanosleep`
+/// between the pieces of a spare log segment it writes (docs/STORAGE.md, "Checkpoints", "The
+/// commit log"). Found running or in any other system call just before the SIGKILL, it was inside
+/// a checkpoint: syncing episodic segments, applying write buffers to LMDB, committing and syncing
+/// it, or removing log segments; found in `fsync`/`fdatasync` on LMDB's `data.mdb`, in LMDB's own
+/// sync, the slowest step. Both undercount (a kill between two reads is not seen), neither
+/// overcounts.
 ///
 /// **Recovery.** LMDB's lock file (`lmdb/lock.mdb`) is opened only by LMDB's environment, which
-/// recovery opens after restoring the checkpoint's meta pages (docs/STORAGE.md, "Recovery",
+/// recovery opens after converting a store of the earlier layout (docs/STORAGE.md, "Recovery",
 /// step 2). A kill before the server listens that finds it open lands in the replay, in the
-/// checkpoint after it, or in the binding of the ports; one that does not, in the process's start
-/// or the restore.
+/// checkpoint after it, or in the binding of the ports; one that does not, in the process's start.
 enum ServerProbe {
     #if arch(x86_64)
     static let syncSystemCalls: Set<Int> = [74, 75] // fsync, fdatasync
+    static let idleSystemCalls: Set<Int> = [202, 230, 35] // futex, clock_nanosleep, nanosleep
     #else
     static let syncSystemCalls: Set<Int> = [82, 83] // fsync, fdatasync (the generic table: arm64)
+    static let idleSystemCalls: Set<Int> = [98, 115, 101] // futex, clock_nanosleep, nanosleep
     #endif
 
-    /// Whether a thread of `pid` is syncing LMDB's data file or the checkpoint file now.
-    static func isSyncingCheckpoint(pid: pid_t) -> Bool {
-        guard let tasks = opendir("/proc/\(pid)/task") else { return false }
-        defer { closedir(tasks) }
-        while let entry = readdir(tasks) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            guard let thread = Int(name) else { continue }
-            guard let line = readSmallFile("/proc/\(pid)/task/\(thread)/syscall") else { continue }
+    /// What the checkpoint thread of `pid` is doing now.
+    struct CheckpointActivity {
+        var inCheckpoint = false
+        var syncingLMDB = false
+    }
+
+    static func checkpointActivity(pid: pid_t) -> CheckpointActivity {
+        var activity = CheckpointActivity()
+        for name in RunPaths.directoryEntries("/proc/\(pid)/task") ?? [] {
+            guard let thread = Int(name), readSmallFile("/proc/\(pid)/task/\(thread)/comm")?.hasPrefix("engram-checkpoi") == true,
+                  let line = readSmallFile("/proc/\(pid)/task/\(thread)/syscall") else { continue }
+            if line.hasPrefix("running") {
+                activity.inCheckpoint = true
+                continue
+            }
             let fields = line.split(separator: " ")
-            guard fields.count >= 2, let call = Int(fields[0]), syncSystemCalls.contains(call),
-                  let descriptor = Int(fields[1].dropFirst(2), radix: 16) else { continue }
-            guard let target = readLink("/proc/\(pid)/fd/\(descriptor)") else { continue }
-            if target.hasSuffix("/lmdb/data.mdb") || target.hasSuffix("/checkpoint.tmp") {
-                return true
+            guard let call = fields.first.flatMap({ Int($0) }), !idleSystemCalls.contains(call) else { continue }
+            activity.inCheckpoint = true
+            if syncSystemCalls.contains(call), fields.count >= 2, let descriptor = Int(fields[1].dropFirst(2), radix: 16),
+               readLink("/proc/\(pid)/fd/\(descriptor)")?.hasSuffix("/lmdb/data.mdb") == true {
+                activity.syncingLMDB = true
             }
         }
-        return false
+        return activity
     }
 
     /// Whether `pid` holds LMDB's lock file open: its store's LMDB environment is open.
@@ -50,11 +59,6 @@ enum ServerProbe {
             if readLink("/proc/\(pid)/fd/\(descriptor)")?.hasSuffix("/lmdb/lock.mdb") == true { return true }
         }
         return false
-    }
-
-    /// Whether a checkpoint was cut between writing `checkpoint.tmp` and its rename.
-    static func leftTemporaryCheckpoint(dataDirectory: String) -> Bool {
-        fileExists(dataDirectory + "/checkpoint.tmp")
     }
 
     private static func readSmallFile(_ path: String) -> String? {
