@@ -33,7 +33,7 @@ struct EngramLoadCommand: AsyncParsableCommand {
     @Flag(help: "Do not write the sources, campaigns and leads (an earlier run with the same seed and profile did).") var skipPreload = false
     @Option(help: "Write the self-contained HTML report here.") var report = "engram-load-report.html"
     @Option(help: "Also write the report as JSON here.") var json: String?
-    @Option(help: "Instead of a profile, one of tools/peers' PostgreSQL shapes, closed loop: lead-insert (durable lead upserts from --clients clients) or lead-query (score above 80 in the last 24 hours, limit 100, one client, after loading --leads leads). Prints shape,operations/s,p50 ms,p99 ms,errors.") var shape: String?
+    @Option(help: "Instead of a profile, one of tools/peers' PostgreSQL shapes, closed loop: lead-insert (durable lead upserts from --clients clients) or lead-query (score above 80 in the last 24 hours, limit 100, one client, after loading --leads leads), which print shape,operations/s,p50 ms,p99 ms,errors; or steady-writes (durable puts at --rate a second, open loop, over --connections connections (50), for --duration seconds (30), with each one-second window's p99.9 and the checkpoints the server took: run the server with a short --checkpoint-interval-ms).") var shape: String?
     @Option(help: "Clients for --shape lead-insert.") var clients = 16
     @Option(help: "Leads --shape lead-query loads first (0: they are there).") var leads = 1_000_000
 
@@ -86,11 +86,26 @@ struct EngramLoadCommand: AsyncParsableCommand {
         case "lead-query":
             if leads > 0 { try await PeerShapes.loadLeads(client: client, namespace: namespace, count: leads, seed: seed) }
             result = await PeerShapes.leadQuery(client: client, namespace: namespace, seconds: seconds)
+        case "steady-writes":
+            return try await runSteadyWrites(seconds: seconds)
         default:
-            throw ValidationError("unknown shape \(shape): lead-insert or lead-query")
+            throw ValidationError("unknown shape \(shape): lead-insert, lead-query or steady-writes")
         }
         print(result.csv)
         if result.errors > 0 || result.operations == 0 { throw ExitCode(1) }
+    }
+
+    private func runSteadyWrites(seconds: Double) async throws {
+        let writeRate = rate ?? 2_000
+        let connectionCount = connections ?? 50
+        guard writeRate > 0, connectionCount > 0, seconds >= 1 else { throw ValidationError("--rate and --connections must be positive and --duration at least 1") }
+        var configuration = EngramClientConfiguration(host: host, port: port, token: token, clientName: "engram-load")
+        configuration.connectionCount = connectionCount
+        let client = EngramClient(configuration)
+        defer { Task { await client.close() } }
+        let result = try await SteadyWrites.run(client: client, namespace: namespace, rate: writeRate, seconds: seconds, connections: connectionCount, seed: seed)
+        print(result.text)
+        if result.errors > 0 || result.writes == 0 { throw ExitCode(1) }
     }
 
     private func write(_ text: String, to path: String) throws {
