@@ -176,10 +176,12 @@ struct NamespaceEraseRangeOperation: RedoOperation {
         let prefix = range.prefix(namespace)
         let deleted = try context.withCursor(range.table(context.tables)) { (cursor) throws(EngramError) -> Int in
             var deleted = 0
-            while deleted < count {
-                guard let current = try prefix.withBytes({ (key) throws(EngramError) in try cursor.seek(atOrAfter: key) }), current.key.starts(with: prefix) else { break }
+            // On from each deleted key (`RecordRanges.deleteAll` says why not from the prefix).
+            var entry = try prefix.withBytes { (key) throws(EngramError) in try cursor.seek(atOrAfter: key) }
+            while deleted < count, let current = entry, current.key.starts(with: prefix) {
                 try cursor.deleteCurrent()
                 deleted += 1
+                entry = try cursor.next()
             }
             return deleted
         }

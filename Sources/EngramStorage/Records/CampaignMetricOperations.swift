@@ -73,15 +73,19 @@ struct CampaignMetricsDeleteOperation: RedoOperation {
         let transaction = context.transaction
         let namespace = namespace, campaignID = campaignID, before = beforeMicroseconds, count = count
         try RecordKeys.with({ MetricKeys.appendCampaign(&$0, namespace, campaignID) }) { (prefix) throws(EngramError) in
+            // Each seek starts just past the event deleted before it, not at the prefix, so it does
+            // not step over the deletions the write buffers hold (`RecordRanges.deleteAll`).
+            var from = Array(prefix)
             for index in 0..<Int(count) {
                 let event = try transaction.withCursor(tables.campaignEvents) { (cursor) throws(EngramError) -> CampaignMetricEvent in
-                    guard let entry = try cursor.seek(atOrAfter: prefix), entry.key.starts(with: prefix) else {
+                    guard let entry = try from.withBytes({ (key) throws(EngramError) in try cursor.seek(atOrAfter: key) }), entry.key.starts(with: prefix) else {
                         throw EngramError(.corrupt, "a logged metrics delete of \(count) events of campaign \(campaignID.uuidString) found only \(index)")
                     }
                     let event = try MetricEventLayout.decode(entry.value, source: tables.campaignEvents.name)
                     guard event.timeMicroseconds < before else {
                         throw EngramError(.corrupt, "a logged metrics delete before \(before) meets an event at \(event.timeMicroseconds) after \(index) of \(count)")
                     }
+                    from = Array(entry.key) + [0]
                     try cursor.deleteCurrent()
                     return event
                 }

@@ -82,10 +82,13 @@ enum RecordRanges {
     static func deleteAll(_ table: LMDBDatabase, prefix: UnsafeRawBufferPointer, in transaction: StoreTransaction) throws(EngramError) -> Int {
         try transaction.withCursor(table) { (cursor) throws(EngramError) -> Int in
             var deleted = 0
-            // Seek again after each delete: simple, and each step is one B-tree descent.
-            while let entry = try cursor.seek(atOrAfter: prefix), entry.key.starts(with: prefix) {
+            // On from the deleted key, not from the prefix again: a seek from the prefix would step
+            // over every deletion before it, which the write buffers hold until their checkpoint.
+            var entry = try cursor.seek(atOrAfter: prefix)
+            while let current = entry, current.key.starts(with: prefix) {
                 try cursor.deleteCurrent()
                 deleted += 1
+                entry = try cursor.next()
             }
             return deleted
         }
