@@ -290,3 +290,16 @@ public struct WireLeadQuery: Sendable, Hashable {
         self.cursor = cursor
     }
 }
+
+/// One item's outcome in an upsert batch's answer (docs/PROTOCOL.md, "Upsert batches").
+public enum WireUpsertOutcome: Sendable, Hashable {
+    /// The item is stored: its request record with this version, this created_at and the
+    /// answer's updated_at.
+    case stored(version: UInt64, createdAtMicroseconds: Int64)
+    /// The item is not stored; `status` is never `ok`.
+    case refused(Status, message: String)
+
+    /// An item's message is cut to this many bytes, so that a batch of 1,024 refusals stays
+    /// about half a megabyte, far under the response frame limit.
+    public static let messageBytesMax = 512
+}
