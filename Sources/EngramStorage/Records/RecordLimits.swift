@@ -14,6 +14,7 @@ extension Limits {
             ("leadQueryExamineCountMax", leadQueryExamineCountMax),
             ("campaignMetricAppendCountMax", campaignMetricAppendCountMax),
             ("leadUpsertBatchCountMax", leadUpsertBatchCountMax), ("campaignUpsertBatchCountMax", campaignUpsertBatchCountMax),
+            ("upsertBatchRequestBytesMax", upsertBatchRequestBytesMax),
             ("campaignDeleteEventCountMax", campaignDeleteEventCountMax),
             ("campaignMetricDeleteCountMax", campaignMetricDeleteCountMax),
         ]

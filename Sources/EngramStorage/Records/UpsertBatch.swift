@@ -64,6 +64,24 @@ public struct UpsertBatch<Upsert: BatchedUpsert>: WriteCommand {
         self.init(namespace: namespace, items: upserts.map { .success($0) }, limits: limits)
     }
 
+    /// Refuses a request of `recordCount` records taking `byteCount` bytes (each record and its
+    /// u32 length) outside the bounds, before any record is decoded: the count bound of `validate`
+    /// and `Limits.upsertBatchRequestBytesMax`.
+    public static func checkRequest(recordCount: Int, byteCount: Int, _ limits: Limits) throws(EngramError) {
+        try checkCount(recordCount, limits)
+        guard byteCount <= limits.upsertBatchRequestBytesMax else {
+            throw EngramError(.valueTooLarge, "\(recordCount) \(Upsert.pluralName) take \(byteCount) bytes, over upsertBatchRequestBytesMax \(limits.upsertBatchRequestBytesMax)")
+        }
+    }
+
+    static func checkCount(_ count: Int, _ limits: Limits) throws(EngramError) {
+        guard count > 0 else { throw EngramError(.invalidArgument, "an upsert batch needs at least one of its \(Upsert.pluralName)") }
+        let countMax = Upsert.batchCountMax(limits)
+        guard count <= countMax else {
+            throw EngramError(.valueTooLarge, "\(count) \(Upsert.pluralName) exceed the batch bound of \(countMax)")
+        }
+    }
+
     public var payloadByteCount: Int {
         items.reduce(0) { total, item in
             guard case .success(let upsert) = item else { return total }
@@ -75,11 +93,7 @@ public struct UpsertBatch<Upsert: BatchedUpsert>: WriteCommand {
 
     public func validate(_ limits: Limits) throws(EngramError) {
         try LongTermValidation.checkNamespace(namespace, limits: limits)
-        guard !items.isEmpty else { throw EngramError(.invalidArgument, "an upsert batch needs at least one of its \(Upsert.pluralName)") }
-        let countMax = Upsert.batchCountMax(limits)
-        guard items.count <= countMax else {
-            throw EngramError(.valueTooLarge, "\(items.count) \(Upsert.pluralName) exceed the batch bound of \(countMax)")
-        }
+        try Self.checkCount(items.count, limits)
         guard limits == validatedLimits else {
             throw EngramError(.invalidArgument, "the upsert batch was validated against other limits than the store's")
         }
