@@ -64,6 +64,13 @@ public enum LoadLimits {
     public static let searchStepCountMax = 30
     /// Requests the preload keeps in flight.
     public static let preloadConcurrency = 256
+    /// Leads (and campaigns) one preload request carries, as an upsert batch: the server's
+    /// default `leadUpsertBatchCountMax`; the preload's leads are a few hundred bytes, far under
+    /// its 1 MiB bound on a batch's records.
+    public static let preloadBatchCount = 1_024
+    /// Upsert batches the preload keeps in flight: enough that the writer has the next while it
+    /// syncs one; more only queue behind the one writer.
+    public static let preloadBatchesInFlight = 8
 }
 
 /// The journey mix: of every 10 transactions, 3 lead processing, 5 campaign engagement, 2
