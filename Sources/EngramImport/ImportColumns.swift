@@ -43,14 +43,15 @@ public enum ImportColumn: String, Sendable, CaseIterable {
     case clicked
     case converted
 
-    /// The kinds whose rows read this column; a row of another kind must leave it empty.
-    var kinds: Set<ImportKind> {
+    /// Whether rows of `kind` read this column; a row of another kind must leave it empty. A
+    /// switch, not a set: it runs for every field of every row.
+    func isField(of kind: ImportKind) -> Bool {
         switch self {
-        case .kind: [.lead, .campaign, .metric]
-        case .id, .name, .status, .createdAt, .updatedAt: [.lead, .campaign]
-        case .email, .company, .source, .category, .score, .metadata: [.lead]
-        case .type, .budgetCents: [.campaign]
-        case .campaignID, .time, .sent, .opened, .clicked, .converted: [.metric]
+        case .kind: true
+        case .id, .name, .status, .createdAt, .updatedAt: kind != .metric
+        case .email, .company, .source, .category, .score, .metadata: kind == .lead
+        case .type, .budgetCents: kind == .campaign
+        case .campaignID, .time, .sent, .opened, .clicked, .converted: kind == .metric
         }
     }
 

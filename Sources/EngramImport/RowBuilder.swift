@@ -33,7 +33,36 @@ struct RowBuilder {
         given = Array(repeating: false, count: ImportColumn.allCases.count)
     }
 
-    private static let indexes: [ImportColumn: Int] = Dictionary(uniqueKeysWithValues: ImportColumn.allCases.enumerated().map { ($1, $0) })
+    /// The columns in `allCases` order, so a position in `values` names its column.
+    private static let columns = ImportColumn.allCases
+
+    /// The column's position in `values`. `ImportColumn`'s raw values are its names, so its
+    /// position is looked up once per type in a table, not hashed per field.
+    @inline(__always)
+    static func index(_ column: ImportColumn) -> Int {
+        switch column {
+        case .kind: 0
+        case .id: 1
+        case .email: 2
+        case .name: 3
+        case .company: 4
+        case .source: 5
+        case .category: 6
+        case .score: 7
+        case .status: 8
+        case .metadata: 9
+        case .createdAt: 10
+        case .updatedAt: 11
+        case .type: 12
+        case .budgetCents: 13
+        case .campaignID: 14
+        case .time: 15
+        case .sent: 16
+        case .opened: 17
+        case .clicked: 18
+        case .converted: 19
+        }
+    }
 
     mutating func reset() {
         for index in values.indices where given[index] {
@@ -44,13 +73,13 @@ struct RowBuilder {
 
     /// Sets a column; a JSON line naming a field twice is refused (CSV headers are checked once).
     mutating func set(_ column: ImportColumn, _ value: ImportValue) throws(RowFailure) {
-        let index = Self.indexes[column]!
+        let index = Self.index(column)
         guard !given[index] else { throw RowFailure("\(column.rawValue) is given twice", field: column) }
         given[index] = true
         values[index] = value
     }
 
-    private func value(_ column: ImportColumn) -> ImportValue { values[Self.indexes[column]!] }
+    private func value(_ column: ImportColumn) -> ImportValue { values[Self.index(column)] }
 
     /// The row as a record of its kind (the `kind` column's, or the default).
     func build() throws(RowFailure) -> ImportRecord {
@@ -62,10 +91,11 @@ struct RowBuilder {
             kind = named
         default: throw RowFailure("kind must be a string: lead, campaign or metric", field: .kind)
         }
-        for column in ImportColumn.allCases where value(column) != .null {
-            guard column.kinds.contains(kind) else { throw RowFailure("\(column.rawValue) is not a field of a \(kind) row", field: column) }
+        for index in given.indices where given[index] && values[index] != .null {
+            let column = Self.columns[index]
+            guard column.isField(of: kind) else { throw RowFailure("\(column.rawValue) is not a field of a \(kind) row", field: column) }
         }
-        for column in ImportColumn.allCases where column.isRequired(for: kind) && value(column) == .null {
+        for column in Self.columns where column.isRequired(for: kind) && value(column) == .null {
             throw RowFailure("a \(kind) row needs \(column.rawValue)", field: column)
         }
         switch kind {

@@ -222,3 +222,13 @@ import Testing
         #expect(ImportText.grouped(-1_234_567) == "-1,234,567")
     }
 }
+
+@Suite struct RowBuilderTests {
+    /// The builder's table is indexed by a switch; it must follow `allCases`, whose order the
+    /// unknown-column message lists.
+    @Test func theColumnIndexIsTheColumnsPlaceInAllCases() {
+        for (position, column) in ImportColumn.allCases.enumerated() {
+            #expect(RowBuilder.index(column) == position, "\(column)")
+        }
+    }
+}

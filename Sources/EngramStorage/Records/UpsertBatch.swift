@@ -35,6 +35,9 @@ public struct UpsertBatch<Upsert: BatchedUpsert>: WriteCommand {
     public let items: [Result<Upsert, EngramError>]
     /// The limits the items were validated against; the store refuses a batch made for others.
     let validatedLimits: Limits
+    /// The bytes the items' redo operations take in the batch payload: computed once, as the
+    /// store reads it twice (validation and queueing) and each item's sum walks its texts.
+    public let payloadByteCount: Int
 
     /// Validates each item that decoded (`items[i]` a success) with `limits`, which must be the
     /// limits of the store the batch is written to. Every upsert must address `namespace`.
@@ -45,9 +48,10 @@ public struct UpsertBatch<Upsert: BatchedUpsert>: WriteCommand {
         // would be work for nothing.
         guard (1...Upsert.batchCountMax(limits)).contains(items.count) else {
             self.items = items
+            self.payloadByteCount = 0
             return
         }
-        self.items = items.map { item in
+        let validated = items.map { item in
             item.flatMap { (upsert) -> Result<Upsert, EngramError> in
                 precondition(upsert.namespace == namespace, "an upsert of namespace \(upsert.namespace.name) in a batch of \(namespace.name)")
                 do throws(EngramError) {
@@ -57,6 +61,11 @@ public struct UpsertBatch<Upsert: BatchedUpsert>: WriteCommand {
                     return .failure(error)
                 }
             }
+        }
+        self.items = validated
+        self.payloadByteCount = validated.reduce(0) { total, item in
+            guard case .success(let upsert) = item else { return total }
+            return total + upsert.loggedByteCount
         }
     }
 
@@ -79,13 +88,6 @@ public struct UpsertBatch<Upsert: BatchedUpsert>: WriteCommand {
         let countMax = Upsert.batchCountMax(limits)
         guard count <= countMax else {
             throw EngramError(.valueTooLarge, "\(count) \(Upsert.pluralName) exceed the batch bound of \(countMax)")
-        }
-    }
-
-    public var payloadByteCount: Int {
-        items.reduce(0) { total, item in
-            guard case .success(let upsert) = item else { return total }
-            return total + upsert.loggedByteCount
         }
     }
 
