@@ -87,7 +87,7 @@ enum CSVScanner {
     /// The field's text; nil when it is not UTF-8. An empty field is "".
     static func text(_ bytes: UnsafeBufferPointer<UInt8>, _ field: CSVField) -> String? {
         let slice = UnsafeBufferPointer(rebasing: bytes[field.from..<field.to])
-        guard field.hasDoubledQuotes else { return String(validating: slice, as: UTF8.self) }
+        guard field.hasDoubledQuotes else { return utf8Text(slice) }
         var unescaped: [UInt8] = []
         unescaped.reserveCapacity(slice.count)
         var index = 0
@@ -95,6 +95,19 @@ enum CSVScanner {
             unescaped.append(slice[index])
             index += slice[index] == quote ? 2 : 1
         }
-        return String(validating: unescaped, as: UTF8.self)
+        return unescaped.withUnsafeBufferPointer(utf8Text)
+    }
+
+    /// `bytes` as a string, or nil when they are not UTF-8. ASCII, the common case, is decoded
+    /// without validation: the generic `String(validating:as:)` spent most of its time looking up
+    /// generic metadata (a sixth of the import's client CPU).
+    static func utf8Text(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        var isASCII = true
+        for byte in bytes where byte >= 0x80 {
+            isASCII = false
+            break
+        }
+        if isASCII { return String(decoding: bytes, as: UTF8.self) }
+        return String(validating: bytes, as: UTF8.self)
     }
 }

@@ -113,7 +113,7 @@ struct JSONLineParser {
         guard let stop = peek else { throw failure("the end of a string") }
         if stop == Self.quote {
             defer { index += 1 }
-            guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self) else { throw RowFailure("a string is not UTF-8") }
+            guard let text = CSVScanner.utf8Text(UnsafeBufferPointer(rebasing: bytes[start..<index])) else { throw RowFailure("a string is not UTF-8") }
             return text
         }
         var unescaped = Array(bytes[start..<index])
@@ -139,7 +139,7 @@ struct JSONLineParser {
             default: throw failure("an escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u)")
             }
         }
-        guard let text = String(validating: unescaped, as: UTF8.self) else { throw RowFailure("a string is not UTF-8") }
+        guard let text = unescaped.withUnsafeBufferPointer(CSVScanner.utf8Text) else { throw RowFailure("a string is not UTF-8") }
         return text
     }
 

@@ -200,6 +200,21 @@ import Testing
         #expect(FactID("00010203-0405-0607-0809-0a0b0c0d0e0f") == Self.id)
         #expect(FactID("not an id") == nil)
         #expect(FactID("00010203-0405-0607-0809-0a0b0c0d0e0g") == nil)
+        #expect(FactID("000102030405060708090A0B0C0D0E0F") == Self.id, "32 digits alone, either case")
+        #expect(FactID("00010203-0405-0607-0809-0a0b0c0d0e0") == nil, "35 characters")
+        #expect(FactID("00010203-0405-0607-0809-0a0b0c0d0e0f0") == nil, "37 characters")
+        #expect(FactID("00010203-0405-0607-0809--a0b0c0d0e0f") == nil, "31 digits")
+        #expect(FactID("00010203-0405-0607-0809-0a0b0c0d0é0") == nil, "a digit that is not ASCII")
+    }
+
+    /// A lead's record built into an array is the bytes `writeRecord` puts in a page.
+    @Test func aLeadRecordIsTheBytesItsPageEntryHas() {
+        let lead = WireLead(id: Self.id, email: "ann@example.com", name: "Ann Ö", company: "", source: "web", category: "b2b", score: 87, status: "new",
+                            metadata: Array("{\"a\":1}".utf8), createdAtMicroseconds: -1, updatedAtMicroseconds: 5, version: 9)
+        var buffer = ByteBuffer()
+        lead.writeRecord(into: &buffer)
+        #expect(lead.record == Array(buffer.readableBytesView))
+        #expect(lead.record.count == lead.recordByteCount)
     }
 
     @Test func longErrorMessagesAreCutOnACharacterBoundary() throws {
