@@ -36,7 +36,7 @@ public enum PeerShapes {
     }
 
     /// Loads `count` leads created uniformly over the last 30 days with scores uniform over 0 to
-    /// 100 (as `load_million.sql` does for PostgreSQL), in upsert batches of 1,024, 8 in flight.
+    /// 100 (as `load_million.sql` does for PostgreSQL), in upsert batches of 1,024, 32 in flight.
     public static func loadLeads(client: EngramClient, namespace: String, count: Int, seed: UInt64) async throws(EngramClientError) {
         let now = MonotonicClock.wallMicroseconds()
         try await Preload.inBatches(count: count) { (range) throws(EngramClientError) in
