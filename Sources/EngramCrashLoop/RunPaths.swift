@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import EngramStorage
 
 /// Where a run keeps things. Beside the data directory `D`:
 ///
@@ -53,7 +54,7 @@ struct RunPaths: Sendable {
         defer { closedir(directory) }
         var names: [String] = []
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = PosixFileSystem.name(of: entry)
             if name != "." && name != ".." { names.append(name) }
         }
         return names.sorted()

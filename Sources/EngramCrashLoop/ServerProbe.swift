@@ -7,16 +7,16 @@ import Glibc
 ///
 /// **Checkpoints.** A checkpoint runs on the thread named `engram-checkpoint` (`/proc` keeps 15
 /// bytes: `engram-checkpoi`), which waits in `futex` between checkpoints and in `clock_nanosleep`
-/// between the pieces of a spare log segment it writes (docs/STORAGE.md, "Checkpoints", "The
-/// commit log"). Found running or in any other system call just before the SIGKILL, it was inside
-/// a checkpoint: syncing episodic segments, applying write buffers to LMDB, committing and syncing
-/// it, or removing log segments; found in `fsync`/`fdatasync` on LMDB's `data.mdb`, in LMDB's own
+/// between the pieces of a spare log segment it writes and between the windows of its paced
+/// writeback (docs/STORAGE.md, "Checkpoints", "The commit log"). Found running or in any other
+/// system call just before the SIGKILL, it was inside a checkpoint: syncing episodic segments,
+/// applying write buffers to LMDB, committing, writing LMDB's pages back (`sync_file_range`),
+/// syncing it, writing the `checkpoint` file, or removing log segments; found in `fsync`/`fdatasync` on LMDB's `data.mdb`, in LMDB's own
 /// sync, the slowest step. Both undercount (a kill between two reads is not seen), neither
 /// overcounts.
 ///
 /// **Recovery.** LMDB's lock file (`lmdb/lock.mdb`) is opened only by LMDB's environment, which
-/// recovery opens after converting a store of the earlier layout (docs/STORAGE.md, "Recovery",
-/// step 2). A kill before the server listens that finds it open lands in the replay, in the
+/// recovery opens after restoring the checkpoint's meta pages (docs/STORAGE.md, "Recovery"). A kill before the server listens that finds it open lands in the replay, in the
 /// checkpoint after it, or in the binding of the ports; one that does not, in the process's start.
 enum ServerProbe {
     #if arch(x86_64)

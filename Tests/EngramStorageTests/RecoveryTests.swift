@@ -115,51 +115,76 @@ import Testing
         #expect(scanned == countA + countB)
     }
 
-    /// A store of the layout before issue 14 committed LMDB without syncs and kept its last
-    /// checkpoint's meta pages in a `checkpoint` file: after a power cut LMDB's own meta pages and
-    /// every page past the checkpointed tree may be garbage. Open converts it: it writes the
-    /// file's meta pages back, makes them LMDB's own with a synced commit, and removes the file.
-    @Test func aStoreOfTheEarlierLayoutIsConvertedFromItsCheckpointFile() async throws {
+    /// A power cut can leave LMDB's newer meta page naming pages that never reached the disk, and
+    /// pages written after the checkpoint half-written. Recovery must not trust either: it writes
+    /// the checkpointed meta pages back and replays the log.
+    @Test func recoveryIgnoresLMDBStateNewerThanTheCheckpoint() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let store = try open(directory)
         for index in 0..<20 { _ = try await store.write(LongTermPut(namespace: crm, key: bytes("before\(index)"), value: [UInt8](repeating: 1, count: 500))) }
-        let appliedLSN = store.statistics.lastAppliedLSN
         store.close()
-        // The checkpoint file the earlier layout would have written for this LMDB state.
-        let dataPath = directory.appending("lmdb/data.mdb")
-        let pageBytes = 4_096
-        let data = try PosixFileSystem().open(dataPath, create: false)
-        let metaPages = try data.read(byteCount: pageBytes * 2, at: 0)
-        let transaction = (0..<2).map { page in metaPages.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: page * pageBytes + Checkpoint.lmdbMetaTransactionOffset, as: UInt64.self) } }.max()!
-        let lastPage = (0..<2).map { page in metaPages.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: page * pageBytes + 136, as: UInt64.self)) } }.max()!
-        try LegacyCheckpoint.write(Checkpoint(lsn: appliedLSN, lmdbTransaction: transaction, pageBytes: pageBytes, metaPages: metaPages), directory: directory.path, fileSystem: PosixFileSystem())
-        // What a power cut could leave of an unsynced LMDB: garbage in both meta pages and in
-        // every page past the checkpointed tree.
+        let checkpoint = try #require(try CheckpointFile.read(directory: directory.path, fileSystem: PosixFileSystem()))
+        let store2 = try open(directory)
+        for index in 0..<200 { _ = try await store2.write(LongTermPut(namespace: crm, key: bytes("after\(index)"), value: [UInt8](repeating: 2, count: 500))) }
+        store2.simulateCrash()
+        // The checkpoint taken at the second open is the one recovery will use; scribble over
+        // both meta pages and every page beyond that checkpoint's last page.
+        let current = try #require(try CheckpointFile.read(directory: directory.path, fileSystem: PosixFileSystem()))
+        #expect(current.lsn == checkpoint.lsn)
+        let lastPage = (0..<2).map { page in
+            current.metaPages.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: page * current.pageBytes + 136, as: UInt64.self)) }
+        }.max()!
+        let data = try PosixFileSystem().open(directory.appending("lmdb/data.mdb"), create: false)
         let size = Int(try data.size())
         var generator = SplitMix64(seed: 3)
-        let garbage = (0..<pageBytes).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        let garbage = (0..<current.pageBytes).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
         try data.write(garbage, at: 0)
-        try data.write(garbage, at: Int64(pageBytes))
+        try data.write(garbage, at: Int64(current.pageBytes))
         var page = lastPage + 1
-        while page * pageBytes < size {
-            try data.write(garbage, at: Int64(page * pageBytes))
+        while page * current.pageBytes < size {
+            try data.write(garbage, at: Int64(page * current.pageBytes))
             page += 1
         }
         data.close()
-
-        let converted = try open(directory)
-        #expect(converted.recovery.recordsReplayed == 0)
-        #expect(converted.recovery.checkpointLSN == appliedLSN)
-        #expect(!PosixFileSystem().exists(directory.appending(Checkpoint.fileName)), "the conversion removes the checkpoint file")
-        for index in 0..<20 { #expect(try converted.longTermGet(namespace: crm, key: bytes("before\(index)"))?.bytes == [UInt8](repeating: 1, count: 500)) }
-        for index in 0..<200 { _ = try await converted.write(LongTermPut(namespace: crm, key: bytes("after\(index)"), value: [UInt8](repeating: 2, count: 500))) }
-        converted.simulateCrash()
         let reopened = try open(directory)
         defer { reopened.close() }
         #expect(reopened.recovery.recordsReplayed == 200)
         for index in 0..<20 { #expect(try reopened.longTermGet(namespace: crm, key: bytes("before\(index)"))?.bytes == [UInt8](repeating: 1, count: 500)) }
         for index in 0..<200 { #expect(try reopened.longTermGet(namespace: crm, key: bytes("after\(index)"))?.bytes == [UInt8](repeating: 2, count: 500)) }
+    }
+
+    /// A checkpoint that fails after its LMDB commit (the sync of the data file or the checkpoint
+    /// file failing) leaves the previous checkpoint file naming a snapshot that must stay whole:
+    /// the commit could not reuse its pages, and the retry makes that commit durable before it
+    /// commits again. A crash before the retry, and one after it, both recover every write.
+    @Test(arguments: [false, true])
+    func aCheckpointThatFailsAfterItsCommitLosesNothing(retryFirst: Bool) async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        var limits = Self.quietLimits()
+        limits.checkpointRetryMilliseconds = retryFirst ? 10 : 3_600_000
+        var configuration = StoreConfiguration(directory: directory.path, limits: limits)
+        configuration.checkpointFailuresAfterCommit = 1
+        let store = try EngramStore.open(configuration)
+        var versions: [Int: UInt64] = [:]
+        for index in 0..<300 { versions[index] = try await store.write(LongTermPut(namespace: crm, key: bytes("a\(index)"), value: [UInt8](repeating: 1, count: 400))) }
+        let failed = await engramError { try store.checkpointNow() }
+        #expect(failed?.message == "the checkpoint failed: a checkpoint failed after its commit (a test's simulated failure)")
+        if retryFirst {
+            // The retry makes the failed commit durable, and the next checkpoint commits again.
+            try await waitUntil { store.writer.checkpointer.lastFailure == nil }
+            for index in 300..<600 { versions[index] = try await store.write(LongTermPut(namespace: crm, key: bytes("a\(index)"), value: [UInt8](repeating: 2, count: 400))) }
+            try store.checkpointNow()
+        } else {
+            #expect(await engramError { _ = try await store.write(LongTermPut(namespace: crm, key: bytes("refused"), value: [])) }?.code == .io)
+        }
+        for index in 0..<300 { #expect(try store.longTermGet(namespace: crm, key: bytes("a\(index)"))?.version == versions[index], "reads go on") }
+        store.simulateCrash()
+        let reopened = try open(directory)
+        defer { reopened.close() }
+        for (index, version) in versions { #expect(try reopened.longTermGet(namespace: crm, key: bytes("a\(index)"))?.version == version) }
+        #expect(try reopened.longTermScan(namespace: crm, prefix: bytes("a"), limit: 1_000).entries.count == versions.count)
     }
 
     @Test func powerLossKeepsEveryDurableWriteAndMayDropAppliedOnes() async throws {
@@ -331,14 +356,10 @@ import Testing
         return writer.bytes
     }
 
-    /// The checkpoint file of a store of the earlier layout is checked before it is trusted.
-    @Test func aDamagedCheckpointFileOfTheEarlierLayoutRefusesToOpen() throws {
+    @Test func aDamagedCheckpointRefusesToOpen() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         try open(directory).close()
-        let metaPages = try PosixFileSystem().open(directory.appending("lmdb/data.mdb"), create: false).read(byteCount: 8_192, at: 0)
-        let transaction = (0..<2).map { page in metaPages.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: page * 4_096 + Checkpoint.lmdbMetaTransactionOffset, as: UInt64.self) } }.max()!
-        try LegacyCheckpoint.write(Checkpoint(lsn: 0, lmdbTransaction: transaction, pageBytes: 4_096, metaPages: metaPages), directory: directory.path, fileSystem: PosixFileSystem())
         let path = directory.appending("checkpoint")
         let handle = try PosixFileSystem().open(path, create: false)
         var byte = try handle.read(byteCount: 1, at: 20)
@@ -351,15 +372,13 @@ import Testing
         #expect(error?.message.hasPrefix("checkpoint checksum mismatch") == true)
     }
 
-    /// A log with records beside a missing LMDB data file would be replayed onto nothing.
-    @Test func aLogWithoutItsDataFileIsRefused() throws {
+    @Test func aLogWithoutACheckpointIsRefused() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         try open(directory).close()
         let store = try open(directory)
         store.simulateCrash()
-        try PosixFileSystem().remove(directory.appending("lmdb/data.mdb"))
-        try PosixFileSystem().remove(directory.appending("lmdb/lock.mdb"))
+        try PosixFileSystem().remove(directory.appending("checkpoint"))
         // The last open left a fresh, empty segment; give it a record.
         let recovery = try CommitLog.recover(directory: directory.appending("log"), fileSystem: PosixFileSystem(), segmentBytes: 1 << 20, recordBytesMax: 1 << 20, appliedLSN: 0) { _ in }
         var buffer = ByteWriter()
@@ -369,7 +388,6 @@ import Testing
         try recovery.log.sync()
         recovery.log.close()
         let error = #expect(throws: EngramError.self) { _ = try open(directory) }
-        #expect(error?.code == .corrupt)
-        #expect(error?.message == "the commit log holds records but LMDB's data file is missing")
+        #expect(error?.message == "the commit log holds records but the checkpoint file is missing")
     }
 }

@@ -1,6 +1,13 @@
 #ifndef ENGRAM_SYSTEM_SHIMS_H
 #define ENGRAM_SYSTEM_SHIMS_H
 
+/// Writes the dirty pages of `descriptor` between `offset` and `offset + length` to the device and
+/// waits for them (`sync_file_range` with WAIT_BEFORE, WRITE and WAIT_AFTER on Linux; nothing
+/// elsewhere): no cache flush, so not durable yet, but no longer waiting in the page cache to join
+/// the next `fdatasync` all at once. Returns 0 or an errno. Swift's Glibc module does not import
+/// `sync_file_range`, which needs `_GNU_SOURCE`.
+int engram_write_back(int descriptor, long long offset, long long length);
+
 /// Names the calling thread (at most 15 bytes are kept), for `top -H`, `perf` and debuggers.
 /// Swift's Glibc module does not import `pthread_setname_np`, which needs `_GNU_SOURCE`.
 int engram_set_thread_name(const char *name);

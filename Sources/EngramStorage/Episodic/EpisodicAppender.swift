@@ -208,11 +208,14 @@ extension EpisodicLog {
         }
     }
 
-    /// Deletes the pieces of blocks sealed in earlier batches: their files have them now.
+    /// Deletes the pieces of blocks sealed in earlier batches: their files have them now. Pieces
+    /// are numbered by the position they start at, and none is made below the open block, so
+    /// none is left below `pieceFloor`, where the scan starts.
     private func deletePieces(below address: UInt64, _ transaction: StoreTransaction) throws(EngramError) {
         let table = self.table
+        batch.piecesDeletedBelow = address
         try transaction.withCursor(table) { (cursor) throws(EngramError) in
-            var entry = try EpisodicKey.numbered(EpisodicKey.piece, 0).withBytes { (key) throws(EngramError) in try cursor.seek(atOrAfter: key) }
+            var entry = try EpisodicKey.numbered(EpisodicKey.piece, pieceFloor).withBytes { (key) throws(EngramError) in try cursor.seek(atOrAfter: key) }
             while let current = entry, current.key.count == 9, current.key[0] == EpisodicKey.piece,
                   EpisodicKey.number(of: current.key) < address {
                 // The entry's bytes are invalid once deleted; seek on from a copy of its number.

@@ -26,6 +26,8 @@ final class EpisodicLog: BatchParticipant, @unchecked Sendable {
         var lastState: EpisodicState?
         /// Segment files no row names once the batch commits (retention, recompression).
         var removedFiles: [(segment: UInt64, generation: UInt32)] = []
+        /// The batch deleted every piece numbered below this (`deletePieces`).
+        var piecesDeletedBelow: UInt64?
     }
 
     /// Followers waiting for a commit, and the committed end they compare against.
@@ -48,6 +50,11 @@ final class EpisodicLog: BatchParticipant, @unchecked Sendable {
     var unsyncedSegments: Set<UInt64> = []
     var activeSegment: UInt64 = 0
     var batch = BatchWork()
+    /// No committed piece is numbered below this: `deletePieces` seeks from here, not from 0, so
+    /// it does not step over the deleted pieces the write buffers hold until their checkpoint
+    /// (one a batch; stepping over them all made each batch's first append cost more the longer
+    /// the buffer grew). Only rises, at a commit; 0 after an open.
+    var pieceFloor: UInt64 = 0
     var compressionScratch: [UInt8] = []
     var rawScratch = ByteWriter()
 
@@ -81,6 +88,7 @@ final class EpisodicLog: BatchParticipant, @unchecked Sendable {
     func batchCommitted() throws(EngramError) {
         let work = batch
         batch = BatchWork()
+        if let below = work.piecesDeletedBelow { pieceFloor = max(pieceFloor, below) }
         defer {
             if let state = work.lastState {
                 activeSegment = state.activeSegment

@@ -30,12 +30,22 @@ public struct PosixFileSystem: FileSystem {
         defer { closedir(directory) }
         var names: [String] = []
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
+            let name = Self.name(of: entry)
             if name != "." && name != ".." { names.append(name) }
         }
         return names
+    }
+
+    /// Where `d_name` lies in a `struct dirent`.
+    private static let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+
+    /// A directory entry's name, read where it lies. glibc's `readdir` packs the entries of its
+    /// buffer each only as long as its name (`d_reclen`), so copying a whole `struct dirent` (as
+    /// `entry.pointee` does, 280 bytes) reads past the end of a short last entry, into memory that
+    /// may not be mapped: `engramd` died of SIGSEGV here, listing 679 episodic segment files in
+    /// recovery (the crash tool's round 445, docs/TESTING.md).
+    public static func name(of entry: UnsafeMutablePointer<dirent>) -> String {
+        String(cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
     }
 
     public func remove(_ path: String) throws(EngramError) {

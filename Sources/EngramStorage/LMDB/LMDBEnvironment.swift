@@ -16,8 +16,9 @@ struct LMDBDatabase: Sendable, Hashable {
 /// Thread safety: any thread may call `read`; only the checkpoint thread (or recovery, before it
 /// starts) calls `beginWrite` (LMDB allows one write transaction at a time). The environment is
 /// opened with `MDB_NOTLS`, so a read transaction is not tied to the OS thread that began it,
-/// which Swift tasks and NIO event loops need, and without `MDB_NOSYNC`: only checkpoints write,
-/// and each commit is synced by LMDB itself (docs/STORAGE.md, "Checkpoints").
+/// which Swift tasks and NIO event loops need, and with `MDB_NOSYNC`: a checkpoint syncs the data
+/// file at its own pace and records the result in the `checkpoint` file (docs/STORAGE.md,
+/// "Checkpoints").
 ///
 /// `@unchecked Sendable`: the `MDB_env*` is safe to share between threads under those two rules;
 /// the read-transaction pool is guarded by its mutex.
@@ -43,7 +44,7 @@ final class LMDBEnvironment: @unchecked Sendable {
             try Self.check(mdb_env_set_mapsize(environment, mapBytes), "mdb_env_set_mapsize(\(mapBytes))")
             try Self.check(mdb_env_set_maxreaders(environment, UInt32(readersMax)), "mdb_env_set_maxreaders(\(readersMax))")
             try Self.check(mdb_env_set_maxdbs(environment, MDB_dbi(databasesMax)), "mdb_env_set_maxdbs(\(databasesMax))")
-            let flags = UInt32(MDB_NOTLS)
+            let flags = UInt32(MDB_NOTLS | MDB_NOSYNC)
             try Self.check(mdb_env_open(environment, directory, flags, 0o644), "mdb_env_open(\(directory))")
         } catch {
             mdb_env_close(environment)
@@ -139,6 +140,11 @@ final class LMDBEnvironment: @unchecked Sendable {
         return LMDBTransaction(handle: transaction!, isReadOnly: false)
     }
 
+    /// Writes every committed page to disk (`fdatasync` of the data file).
+    func sync() throws(EngramError) {
+        try Self.check(mdb_env_sync(handle, 1), "mdb_env_sync")
+    }
+
     var info: MDB_envinfo {
         var info = MDB_envinfo()
         mdb_env_info(handle, &info)
@@ -151,7 +157,7 @@ final class LMDBEnvironment: @unchecked Sendable {
         return Int(stat.ms_psize)
     }
 
-    /// The data file's descriptor, to start its writeback early.
+    /// The data file's descriptor, for the checkpoint's paced writeback.
     var fileDescriptor: Int32 {
         var descriptor: Int32 = -1
         mdb_env_get_fd(handle, &descriptor)

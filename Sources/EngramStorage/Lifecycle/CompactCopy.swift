@@ -11,8 +11,8 @@ extension EngramStore {
     ///
     /// It opens and closes the source first, so recovery has replayed its log and the final
     /// checkpoint covers everything; then copies every live key and value of every table into a new
-    /// LMDB environment (each commit synced by LMDB, so the copy opens on the last of them, its
-    /// `applied_lsn` the source's), and copies the episodic segment files. The copy is logical, not `mdb_env_copy2(MDB_CP_COMPACT)` (`mdb_copy -c`):
+    /// LMDB environment, writes a checkpoint that describes the copy, and copies the episodic
+    /// segment files. The copy is logical, not `mdb_env_copy2(MDB_CP_COMPACT)` (`mdb_copy -c`):
     /// that copies live pages whole, and a live page keeps the stale bytes of nodes deleted from
     /// it in its free gap, so an erased namespace's keys could survive in a page of its neighbour. The source is never changed, so a crash during the copy leaves it whole; the
     /// operator replaces the old directory with `target` afterwards. `target` must not exist or be
@@ -34,6 +34,7 @@ extension EngramStore {
         try fileSystem.createDirectory(targetLMDB)
         try fileSystem.createDirectory(Path.join(target, StoreLayout.logDirectory))
         try copyLiveEntries(from: Path.join(source, StoreLayout.lmdbDirectory), to: targetLMDB, limits: limits)
+        try writeCheckpoint(forCopyIn: target, limits: limits)
         try copyFiles(from: Path.join(source, EpisodicFormat.directory), to: Path.join(target, EpisodicFormat.directory), fileSystem: fileSystem)
         try fileSystem.syncDirectory(target)
     }
@@ -75,6 +76,36 @@ extension EngramStore {
                 }
             }
         }
+        try output.sync()
+    }
+
+    /// A checkpoint naming the compacted copy's meta pages and the LSN it holds.
+    private static func writeCheckpoint(forCopyIn target: String, limits: Limits) throws(EngramError) {
+        let lmdbDirectory = Path.join(target, StoreLayout.lmdbDirectory)
+        let environment = try LMDBEnvironment(directory: lmdbDirectory, mapBytes: limits.mapBytes, readersMax: limits.lmdbReadersMax, databasesMax: limits.lmdbDatabasesMax)
+        let lsn: UInt64
+        do throws(EngramError) {
+            // Opening a named database needs a write transaction; nothing is written.
+            let applied = try environment.write { (transaction) throws(EngramError) -> UInt64? in
+                try transaction.readUInt64(try environment.openDatabase("meta", in: transaction), MetaKey.appliedLSN)
+            }
+            guard let applied else { throw EngramError(.corrupt, "the compacted copy in \(lmdbDirectory) has no applied_lsn") }
+            lsn = applied
+            try environment.sync()
+        } catch {
+            environment.close()
+            throw error
+        }
+        let transactionID = UInt64(environment.info.me_last_txnid)
+        let pageBytes = environment.pageBytes
+        environment.close()
+        let dataPath = Path.join(lmdbDirectory, "data.mdb")
+        let handle = try PosixFileSystem().open(dataPath, create: false)
+        defer { handle.close() }
+        try handle.sync()
+        let checkpoint = Checkpoint(lsn: lsn, lmdbTransaction: transactionID, pageBytes: pageBytes, metaPages: try handle.read(byteCount: pageBytes * 2, at: 0))
+        try checkpoint.validateMetaPages(file: dataPath)
+        try CheckpointFile.write(checkpoint, directory: target, fileSystem: PosixFileSystem())
     }
 
     /// Copies every file of `source` into `target`, synced.

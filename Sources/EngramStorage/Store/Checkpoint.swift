@@ -1,11 +1,12 @@
-/// The checkpoint file of the layout before issue 14: which commit-log LSN the LMDB file on disk
-/// is known to hold, and a copy of LMDB's two meta pages at that moment.
+/// The checkpoint file: which commit-log LSN the LMDB file on disk is known to hold, and a copy of
+/// LMDB's two meta pages at that moment.
 ///
-/// That layout committed LMDB with `MDB_NOSYNC`, so after a power cut its newest meta page could
-/// name pages that never reached the disk; a pinned read transaction kept the checkpointed
-/// snapshot's pages from reuse, and writing the saved meta pages back at open yielded exactly the
-/// checkpointed tree. Today's store reads the file only to convert such a store and then removes
-/// it (docs/STORAGE.md, "Recovery", step 1).
+/// LMDB runs with `MDB_NOSYNC`, so after a power cut its newest meta page may name pages that never
+/// reached the disk. Only the checkpoint thread writes to LMDB, and it makes each commit durable and
+/// records it here before the next one, so LMDB never reuses a page of the snapshot this file
+/// names; writing the saved meta pages back at open therefore yields exactly the checkpointed
+/// tree, and replaying the log from its LSN yields every acknowledged write. docs/STORAGE.md
+/// ("Checkpoints", "Recovery") gives the whole argument.
 ///
 /// ```
 ///  0          8          12          16         24         32
@@ -86,11 +87,11 @@ struct Checkpoint: Equatable {
     }
 }
 
-/// Reading, writing and restoring the checkpoint file of the earlier layout.
-enum LegacyCheckpoint {
+/// Reading, writing and restoring the checkpoint file.
+enum CheckpointFile {
     static let temporaryFileName = Checkpoint.fileName + ".tmp"
 
-    /// Reads the checkpoint file, or nil when there is none (a store of the current layout).
+    /// Reads the checkpoint file, or nil when there is none (a new store).
     static func read(directory: String, fileSystem: any FileSystem) throws(EngramError) -> Checkpoint? {
         let path = Path.join(directory, Checkpoint.fileName)
         guard fileSystem.exists(path) else { return nil }
@@ -101,8 +102,7 @@ enum LegacyCheckpoint {
         return try Checkpoint.decode(try handle.read(byteCount: Int(size), at: 0), file: path)
     }
 
-    /// Writes `checkpoint` through a synced temporary file and a rename. Only tests write one now,
-    /// to make stores of the earlier layout.
+    /// Writes `checkpoint` through a synced temporary file and a rename, and syncs the directory.
     static func write(_ checkpoint: Checkpoint, directory: String, fileSystem: any FileSystem) throws(EngramError) {
         let temporaryPath = Path.join(directory, temporaryFileName)
         let finalPath = Path.join(directory, Checkpoint.fileName)
@@ -136,13 +136,5 @@ enum LegacyCheckpoint {
         }
         try handle.write(checkpoint.metaPages, at: 0)
         try handle.sync()
-    }
-
-    /// Removes the file (and a temporary one) once LMDB's own synced commit holds its snapshot.
-    static func remove(directory: String, fileSystem: any FileSystem) throws(EngramError) {
-        for name in [Checkpoint.fileName, temporaryFileName] where fileSystem.exists(Path.join(directory, name)) {
-            try fileSystem.remove(Path.join(directory, name))
-        }
-        try fileSystem.syncDirectory(directory)
     }
 }

@@ -1,5 +1,11 @@
-/// The checkpoint thread: applies frozen write buffers to LMDB in one synced transaction, publishes
-/// a view without them, and lets the commit log go up to their last batch (docs/STORAGE.md,
+import CSystemShims
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The checkpoint thread: applies frozen write buffers to LMDB in one transaction, publishes a view
+/// without them, makes the commit durable at a pace the log's syncs can live beside, records it in
+/// the `checkpoint` file, and lets the commit log go up to their last batch (docs/STORAGE.md,
 /// "Checkpoints").
 ///
 /// Threads: the writer hands buffers over with `submit` (and waits for room with `waitForRoom`);
@@ -23,6 +29,13 @@ final class Checkpointer: @unchecked Sendable {
 
     let environment: LMDBEnvironment
     let tables: [LMDBDatabase]
+    let directory: String
+    let fileSystem: any FileSystem
+    /// LMDB's data file, read-only, outside the injectable file layer (LMDB does its own I/O), for
+    /// reading the meta pages back.
+    private let dataFile: any FileHandle
+    let dataFilePath: String
+    let meta: LMDBDatabase
     let views: StoreViews
     /// The log whose covered segments a checkpoint removes; nil while recovery replays it (its
     /// segments are removed by recovery's last checkpoint, after `attach`).
@@ -41,13 +54,31 @@ final class Checkpointer: @unchecked Sendable {
     /// The last checkpoint's failure, until one succeeds.
     private var failure: EngramError?
 
-    init(environment: LMDBEnvironment, tables: [LMDBDatabase], views: StoreViews, limits: Limits, statistics: Lock<StoreStatistics>, eventHandler: (@Sendable (StoreEvent) -> Void)?) {
+    // Checkpoint thread only (or recovery, before the thread starts).
+    /// The LMDB transaction the durable `checkpoint` file names: no commit may follow a commit
+    /// that no durable file covers yet (docs/STORAGE.md, "Checkpoints": the snapshot the file
+    /// names must stay whole).
+    private var durableTransactionID: UInt64
+    /// `StoreConfiguration.checkpointFailuresAfterCommit`: the tests' simulated failures.
+    var failuresAfterCommit = 0
+
+    init(directory: String, fileSystem: any FileSystem, environment: LMDBEnvironment, tables: Tables, views: StoreViews, limits: Limits, statistics: Lock<StoreStatistics>, durableTransactionID: UInt64, eventHandler: (@Sendable (StoreEvent) -> Void)?) throws(EngramError) {
+        self.directory = directory
+        self.fileSystem = fileSystem
         self.environment = environment
-        self.tables = tables
+        self.tables = tables.all
+        self.meta = tables.meta
         self.views = views
+        self.durableTransactionID = durableTransactionID
+        self.dataFilePath = Path.join(Path.join(directory, StoreLayout.lmdbDirectory), "data.mdb")
+        self.dataFile = try PosixFileSystem().open(dataFilePath, create: false)
         self.limits = limits
         self.statistics = statistics
         self.eventHandler = eventHandler
+    }
+
+    deinit {
+        dataFile.close()
     }
 
     /// Gives the checkpoints the log once recovery has read it. Before `start`.
@@ -203,21 +234,28 @@ final class Checkpointer: @unchecked Sendable {
 
     // MARK: One checkpoint
 
-    /// Steps 2 to 5 of a checkpoint over `handoffs`, oldest first.
+    /// Steps 2 to 7 of a checkpoint over `handoffs`, oldest first.
     private func checkpoint(_ handoffs: [Handoff]) throws(EngramError) {
         let started = monotonicNanoseconds()
         for handoff in handoffs {
             for file in handoff.segmentFiles { try file.handle.sync() }
         }
+        // A commit a failed checkpoint (or recovery's table opening) left without a durable file
+        // is made durable before another commit may reuse what it freed.
+        if lastCommittedTransactionID != durableTransactionID { try makeDurable() }
         let buffers = handoffs.map(\.buffer)
         let lastLSN = buffers.compactMap(\.lastLSN).max()
         if let lastLSN {
             try environment.write { (transaction) throws(EngramError) in
                 for buffer in buffers { try apply(buffer, to: transaction) }
             }
-            let applied = try environment.read { (transaction) throws(EngramError) in try transaction.readUInt64(views.meta, MetaKey.appliedLSN) }
-            precondition(applied == lastLSN, "a checkpoint through LSN \(lastLSN) left applied_lsn \(applied.map(String.init) ?? "missing") in LMDB")
-            views.checkpointed(buffers, lmdbTransactionID: UInt64(environment.info.me_last_txnid), checkpointLSN: lastLSN)
+            views.checkpointed(buffers, lmdbTransactionID: lastCommittedTransactionID, checkpointLSN: lastLSN)
+            if failuresAfterCommit > 0 {
+                failuresAfterCommit -= 1
+                throw EngramError(.io, "a checkpoint failed after its commit (a test's simulated failure)")
+            }
+            let appliedLSN = try makeDurable()
+            precondition(appliedLSN == lastLSN, "a checkpoint through LSN \(lastLSN) left applied_lsn \(appliedLSN) in LMDB")
             try log?.removeSegments(coveredBy: lastLSN, erasing: handoffs.contains { $0.erasing })
         } else {
             let view = views.view
@@ -235,6 +273,56 @@ final class Checkpointer: @unchecked Sendable {
             $0.checkpointNanoseconds += elapsed
         }
         for handoff in handoffs { for write in handoff.deferred { write.succeed() } }
+    }
+
+    /// LMDB's last committed transaction (only this thread commits).
+    private var lastCommittedTransactionID: UInt64 { UInt64(environment.info.me_last_txnid) }
+
+    /// Makes LMDB's last commit durable and records it in the `checkpoint` file (steps 5 and 6):
+    /// the paced writeback, `fdatasync` of the data file, the meta pages read back and checked,
+    /// the file written through a synced temporary one and a rename. Returns the LSN it holds.
+    @discardableResult
+    private func makeDurable() throws(EngramError) -> UInt64 {
+        let transactionID = lastCommittedTransactionID
+        let appliedLSN = try environment.read { (transaction) throws(EngramError) in try transaction.readUInt64(meta, MetaKey.appliedLSN) } ?? 0
+        try writeBackPaced()
+        try environment.sync()
+        let pageBytes = environment.pageBytes
+        let metaPages = try dataFile.read(byteCount: pageBytes * 2, at: 0)
+        guard metaPages.count == pageBytes * 2 else {
+            throw EngramError.corrupt("LMDB data file is shorter than its two meta pages", file: dataFilePath, offset: 0)
+        }
+        let checkpoint = Checkpoint(lsn: appliedLSN, lmdbTransaction: transactionID, pageBytes: pageBytes, metaPages: metaPages)
+        try checkpoint.validateMetaPages(file: dataFilePath)
+        try CheckpointFile.write(checkpoint, directory: directory, fileSystem: fileSystem)
+        durableTransactionID = transactionID
+        return appliedLSN
+    }
+
+    /// Bytes of the data file written back in one step of the paced writeback.
+    /// 256 KiB: under a millisecond of this disk's bandwidth, so a log sync that meets a window's
+    /// writes waits less than that for them.
+    static let writebackWindowBytes = 256 << 10
+
+    /// Writes the data file's dirty pages back a window at a time, pausing after each window that
+    /// had pages for as long as they took (at most `checkpointWritebackPauseMicrosecondsMax`), so
+    /// the log's syncs in the meantime each carry a little of it instead of one waiting for all
+    /// of it. No pauses while the writer may be waiting for room, or while the store closes.
+    private func writeBackPaced() throws(EngramError) {
+        let descriptor = environment.fileDescriptor
+        let usedBytes = (environment.info.me_last_pgno + 1) * environment.pageBytes
+        let pauseMax = UInt64(limits.checkpointWritebackPauseMicrosecondsMax)
+        var offset = 0
+        while offset < usedBytes {
+            let urgent = lock.withLock { stopping || pending.count >= limits.writeBufferCountMax - 1 }
+            let before = monotonicNanoseconds()
+            let code = engram_write_back(descriptor, Int64(offset), Int64(Self.writebackWindowBytes))
+            if code != 0 { throw EngramError.system("sync_file_range of LMDB's data file", errno: code, file: dataFilePath) }
+            let tookMicroseconds = (monotonicNanoseconds() - before) / 1_000
+            // A window with nothing dirty returns in a few microseconds: no pause for it.
+            if !urgent && pauseMax > 0 && tookMicroseconds > 20 { usleep(UInt32(min(tookMicroseconds, pauseMax))) }
+            offset += Self.writebackWindowBytes
+        }
     }
 
     /// Puts every key's newest version of `buffer` into LMDB: a value, or a delete.

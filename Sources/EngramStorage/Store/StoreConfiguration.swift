@@ -15,6 +15,9 @@ public struct StoreConfiguration: Sendable {
     /// `kill -9` would at that moment (no checkpoint, LMDB's pages left as they are), throwing
     /// `.closed`. A crash in the middle of recovery must leave a store that the next open recovers.
     var replayInterruptionRecordCount: Int? = nil
+    /// For the recovery tests: this many checkpoints fail right after their LMDB commit, before
+    /// the data file is synced and the checkpoint file written, as an I/O error there would.
+    var checkpointFailuresAfterCommit = 0
 
     public init(directory: String, limits: Limits = .default, fileSystem: any FileSystem = PosixFileSystem(), eventHandler: (@Sendable (StoreEvent) -> Void)? = nil, hotTierClock: any HotTierClock = HotTierCoarseClock()) {
         self.directory = directory

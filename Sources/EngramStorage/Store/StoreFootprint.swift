@@ -43,7 +43,7 @@ extension EngramStore {
         defer { closedir(handle) }
         var total: UInt64 = 0
         while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = PosixFileSystem.name(of: entry)
             var status = stat()
             if stat(Path.join(directory, name), &status) == 0, (status.st_mode & S_IFMT) == S_IFREG {
                 total += UInt64(status.st_blocks) * 512

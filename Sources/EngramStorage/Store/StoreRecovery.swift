@@ -1,6 +1,6 @@
-/// Opening a data directory: convert a store of the earlier layout, open LMDB on its last
-/// checkpoint, replay the log into write buffers, checkpoint. docs/STORAGE.md ("Recovery") is the
-/// argument for why this loses no acknowledged write and survives a crash at any step.
+/// Opening a data directory: restore the checkpoint, open LMDB, replay the log into write
+/// buffers, checkpoint. docs/STORAGE.md ("Recovery") is the argument for why this loses no
+/// acknowledged write and survives a crash at any step.
 enum StoreRecovery {
     struct Opened {
         let environment: LMDBEnvironment
@@ -19,34 +19,31 @@ enum StoreRecovery {
         try fileSystem.createDirectory(lmdbDirectory)
         try fileSystem.createDirectory(logDirectory)
 
-        // Step 1: a store of the earlier layout starts from the snapshot its checkpoint file names.
-        let legacyCheckpoint = try LegacyCheckpoint.read(directory: directory, fileSystem: fileSystem)
-        if let legacyCheckpoint { try LegacyCheckpoint.restore(legacyCheckpoint, lmdbDirectory: lmdbDirectory) }
-        // Step 2: LMDB. A data file that does not exist yet is a new store.
-        let createdNew = !PosixFileSystem().exists(Path.join(lmdbDirectory, "data.mdb"))
-        if createdNew { try removeLeftoverLog(logDirectory: logDirectory, fileSystem: fileSystem) }
+        // Step 1: LMDB starts from the snapshot the checkpoint file names.
+        let checkpoint = try CheckpointFile.read(directory: directory, fileSystem: fileSystem)
+        if let checkpoint {
+            try CheckpointFile.restore(checkpoint, lmdbDirectory: lmdbDirectory)
+        } else {
+            try prepareNewStore(lmdbDirectory: lmdbDirectory, logDirectory: logDirectory, fileSystem: fileSystem)
+        }
+        // Step 2: LMDB and its tables.
         let environment = try LMDBEnvironment(directory: lmdbDirectory, mapBytes: limits.mapBytes, readersMax: limits.lmdbReadersMax, databasesMax: limits.lmdbDatabasesMax)
         guard environment.maxKeyBytes >= Limits.lmdbKeyBytesMax else {
             throw EngramError(.limitsInvalid, "this LMDB build accepts keys of \(environment.maxKeyBytes) bytes, the limits assume \(Limits.lmdbKeyBytesMax)")
         }
-        // The tables are opened in a synced transaction that writes the `format` key: for a store
-        // of the earlier layout, that commit makes the restored snapshot LMDB's own.
         let tables = try openTables(environment)
         let state = try environment.read { (transaction) throws(EngramError) in
             (applied: try transaction.readUInt64(tables.meta, MetaKey.appliedLSN) ?? 0,
              versions: try transaction.readUInt64(tables.meta, MetaKey.versionCounter) ?? 0)
         }
-        if let legacyCheckpoint {
-            guard legacyCheckpoint.lsn == state.applied else {
-                throw EngramError.corrupt("after restoring the checkpoint, LMDB holds LSN \(state.applied) but the checkpoint names \(legacyCheckpoint.lsn)", file: Path.join(directory, Checkpoint.fileName), offset: 0)
-            }
-            try LegacyCheckpoint.remove(directory: directory, fileSystem: fileSystem)
+        if let checkpoint, checkpoint.lsn != state.applied {
+            throw EngramError.corrupt("after restoring the checkpoint, LMDB holds LSN \(state.applied) but the checkpoint names \(checkpoint.lsn)", file: Path.join(directory, Checkpoint.fileName), offset: 0)
         }
-        return try replay(configuration, environment: environment, tables: tables, appliedLSN: state.applied, versionCounter: state.versions, createdNew: createdNew, hotTier: hotTier)
+        return try replay(configuration, environment: environment, tables: tables, appliedLSN: state.applied, versionCounter: state.versions, durableTransactionID: checkpoint?.lmdbTransaction ?? 0, createdNew: checkpoint == nil, hotTier: hotTier)
     }
 
-    /// Steps 3 to 5: the episodic cut, the replay, the checkpoint; then the writer.
-    private static func replay(_ configuration: StoreConfiguration, environment: LMDBEnvironment, tables: Tables, appliedLSN: UInt64, versionCounter: UInt64, createdNew: Bool, hotTier: HotTier) throws(EngramError) -> Opened {
+    /// Steps 2 (the episodic cut) to 4: the replay, the checkpoint; then the writer.
+    private static func replay(_ configuration: StoreConfiguration, environment: LMDBEnvironment, tables: Tables, appliedLSN: UInt64, versionCounter: UInt64, durableTransactionID: UInt64, createdNew: Bool, hotTier: HotTier) throws(EngramError) -> Opened {
         let directory = configuration.directory
         let fileSystem = configuration.fileSystem
         let limits = configuration.limits
@@ -59,7 +56,8 @@ enum StoreRecovery {
         var initialStatistics = StoreStatistics()
         initialStatistics.lastCheckpointLSN = appliedLSN
         let statistics = Lock(initialStatistics)
-        let checkpointer = Checkpointer(environment: environment, tables: tables.all, views: views, limits: limits, statistics: statistics, eventHandler: configuration.eventHandler)
+        let checkpointer = try Checkpointer(directory: directory, fileSystem: fileSystem, environment: environment, tables: tables, views: views, limits: limits, statistics: statistics, durableTransactionID: durableTransactionID, eventHandler: configuration.eventHandler)
+        checkpointer.failuresAfterCommit = configuration.checkpointFailuresAfterCommit
         var replayer = Replayer(views: views, tables: tables, limits: limits, versionCounter: versionCounter, episodicLog: episodic.log, lifecycle: lifecycle, checkpointer: checkpointer)
         replayer.interruptionRecordCount = configuration.replayInterruptionRecordCount
         let recovery = try CommitLog.recover(
@@ -84,23 +82,27 @@ enum StoreRecovery {
         return Opened(environment: environment, tables: tables, views: views, writer: writer, report: report)
     }
 
-    /// A new `data.mdb` beside a log with records means the data file was removed: those records
-    /// would be replayed onto nothing. Log files without records are leftovers of an interrupted
-    /// first open (a segment is created before its first record) and go.
-    private static func removeLeftoverLog(logDirectory: String, fileSystem: any FileSystem) throws(EngramError) {
+    /// A directory without a checkpoint has never acknowledged a write (open checkpoints before it
+    /// takes any), so leftovers of an interrupted first open are removed. A log with records but
+    /// no checkpoint is damage, not leftovers.
+    private static func prepareNewStore(lmdbDirectory: String, logDirectory: String, fileSystem: any FileSystem) throws(EngramError) {
         let logNames = try fileSystem.contentsOfDirectory(logDirectory).filter { CommitLogFormat.firstLSN(ofSegmentNamed: $0) != nil }
         for name in logNames {
             let handle = try fileSystem.open(Path.join(logDirectory, name), create: false)
             let head = try handle.read(byteCount: CommitLogFormat.headerBytes, at: 0)
             handle.close()
             if !head.allSatisfy({ $0 == 0 }) {
-                throw EngramError.corrupt("the commit log holds records but LMDB's data file is missing", file: Path.join(logDirectory, name), offset: 0)
+                throw EngramError.corrupt("the commit log holds records but the checkpoint file is missing", file: Path.join(logDirectory, name), offset: 0)
             }
             try fileSystem.remove(Path.join(logDirectory, name))
         }
+        for name in ["data.mdb", "lock.mdb"] {
+            try fileSystem.remove(Path.join(lmdbDirectory, name))
+        }
     }
 
-    /// Opens the tables in LMDB's first, synced transaction, which (re)writes the `format` key.
+    /// Opens the tables in one transaction, which writes the `format` key of a new store; recovery's
+    /// last checkpoint makes it durable.
     private static func openTables(_ environment: LMDBEnvironment) throws(EngramError) -> Tables {
         try environment.write { (transaction) throws(EngramError) -> Tables in
             let tables = try Tables.open(in: environment, transaction: transaction)
@@ -111,9 +113,10 @@ enum StoreRecovery {
                 guard version == MetaKey.formatVersion else {
                     throw EngramError(.corrupt, "the store's table format is version \(version); this build reads version \(MetaKey.formatVersion)")
                 }
-            }
-            try MetaKey.format.withBytes { (key) throws(EngramError) in
-                try withBytes(of: MetaKey.formatVersion.littleEndian) { (value) throws(EngramError) in try transaction.put(tables.meta, key, value) }
+            } else {
+                try MetaKey.format.withBytes { (key) throws(EngramError) in
+                    try withBytes(of: MetaKey.formatVersion.littleEndian) { (value) throws(EngramError) in try transaction.put(tables.meta, key, value) }
+                }
             }
             return tables
         }

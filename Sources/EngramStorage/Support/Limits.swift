@@ -65,6 +65,10 @@ public struct Limits: Sendable, Equatable {
     /// write a page that many batches changed once instead of once per checkpoint, and take longer
     /// to apply; 64 MiB is about a second of the heaviest write load measured here.
     public var writeBufferBytesMax: Int = 64 << 20
+    /// The longest pause of a checkpoint's paced writeback after one window of pages (docs/STORAGE.md,
+    /// "Checkpoints", step 5): it pauses as long as the window took, up to this, so it writes at
+    /// about half the disk's speed and the log's syncs meet little of it. 0 writes back unpaced.
+    public var checkpointWritebackPauseMicrosecondsMax: Int = 2_000
     /// Write buffers at once, the active one included: while the checkpoint thread applies one,
     /// the next fills. When all are full the writer waits, and callers get `busy` from the full
     /// queue rather than the store growing without bound.
@@ -277,6 +281,7 @@ public struct Limits: Sendable, Equatable {
         try require(batchBytesMax + Self.commitLogOverheadBytes * 2 <= commitLogSegmentBytes, "a full batch (batchBytesMax \(batchBytesMax)) must fit one commit-log segment (commitLogSegmentBytes \(commitLogSegmentBytes))")
         try require(batchCountMax <= writerQueueDepthMax, "batchCountMax \(batchCountMax) exceeds writerQueueDepthMax \(writerQueueDepthMax): a batch could never fill")
         try require(mapBytes >= mapBytesMin, "mapBytes \(mapBytes) is below mapBytesMin \(mapBytesMin)")
+        try require(checkpointWritebackPauseMicrosecondsMax >= 0 && checkpointWritebackPauseMicrosecondsMax <= 100_000, "checkpointWritebackPauseMicrosecondsMax must be 0 to 100,000, got \(checkpointWritebackPauseMicrosecondsMax)")
         try require(commitLogSpareSegmentCountMax >= 0, "commitLogSpareSegmentCountMax must not be negative, got \(commitLogSpareSegmentCountMax)")
         try require(writeBufferCountMax >= 2, "writeBufferCountMax \(writeBufferCountMax) must allow the active buffer and one being checkpointed")
         try require(lmdbDatabasesMax + 2 <= WriteBuffer.tableCountMax, "lmdbDatabasesMax \(lmdbDatabasesMax) leaves database handles past the write buffer's \(WriteBuffer.tableCountMax) tables (LMDB's two own handles come first)")

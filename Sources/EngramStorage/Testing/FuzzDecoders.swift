@@ -35,7 +35,7 @@ enum RedoFuzzTarget {
     }
 }
 
-/// Input: `control:u8 file`. The file is read by `LegacyCheckpoint.read` from a `MemoryFileSystem`,
+/// Input: `control:u8 file`. The file is read by `CheckpointFile.read` from a `MemoryFileSystem`,
 /// as a store opening would. Control bit 0: recompute the trailing checksum first.
 enum CheckpointFuzzTarget {
     static func run(_ buffer: UnsafeRawBufferPointer) -> Bool {
@@ -46,7 +46,7 @@ enum CheckpointFuzzTarget {
         let fileSystem = MemoryFileSystem()
         try! fileSystem.setContents(file, of: "/" + Checkpoint.fileName)
         do throws(EngramError) {
-            guard let checkpoint = try LegacyCheckpoint.read(directory: "/", fileSystem: fileSystem) else {
+            guard let checkpoint = try CheckpointFile.read(directory: "/", fileSystem: fileSystem) else {
                 fatalError("checkpoint: the file is there but read found none")
             }
             fuzzCheck((512...65_536).contains(checkpoint.pageBytes), "checkpoint", "accepted a page size of \(checkpoint.pageBytes)")

@@ -17,7 +17,7 @@ public enum FuzzEntryPoints {
     /// A batch payload and every redo operation in it (`BatchPayloadReader`, `RedoOpcode.decode`).
     public static func redo(_ input: UnsafeRawBufferPointer) -> Bool { RedoFuzzTarget.run(input) }
 
-    /// The checkpoint file (`LegacyCheckpoint.read`, `Checkpoint.decode`).
+    /// The checkpoint file (`CheckpointFile.read`, `Checkpoint.decode`).
     public static func checkpoint(_ input: UnsafeRawBufferPointer) -> Bool { CheckpointFuzzTarget.run(input) }
 
     /// A stored semantic fact (`SemanticFactLayout.decode`).

@@ -149,18 +149,13 @@ enum FuzzSeeds {
 
     // MARK: Checkpoint
 
-    /// The checkpoint file the earlier layout would have written for a real store's LMDB, and the
-    /// same meta pages cut to LMDB's smallest page (the decoder checks only the fields it reads),
-    /// so the fuzzer also has a short valid file.
+    /// A real store's checkpoint, and the same meta pages cut to LMDB's smallest page (the
+    /// decoder checks only the fields it reads), so the fuzzer also has a short valid file.
     static func checkpoint() async throws -> [FuzzSeed] {
-        var appliedLSN: UInt64 = 0
-        let metaPages = try await closedStore { store in
+        let file = try await closedStore { store in
             _ = try await store.write(LongTermPut(namespace: crm, key: bytes("lead:42"), value: bytes("{\"score\":87}")))
-            appliedLSN = store.statistics.lastAppliedLSN
-        } file: { directory in directory.appending("lmdb/data.mdb") }.prefix(8_192)
-        let transaction = (0..<2).map { page in Array(metaPages).withUnsafeBytes { $0.loadUnaligned(fromByteOffset: page * 4_096 + Checkpoint.lmdbMetaTransactionOffset, as: UInt64.self) } }.max()!
-        let real = Checkpoint(lsn: appliedLSN, lmdbTransaction: transaction, pageBytes: 4_096, metaPages: Array(metaPages))
-        let file = real.encoded()
+        } file: { directory in directory.appending(Checkpoint.fileName) }
+        let real = try Checkpoint.decode(file, file: Checkpoint.fileName)
         let small = Checkpoint(lsn: real.lsn, lmdbTransaction: real.lmdbTransaction, pageBytes: 512, metaPages: Array(real.metaPages[0..<512] + real.metaPages[real.pageBytes..<(real.pageBytes + 512)]))
         return [
             FuzzSeed(target: "checkpoint", name: "store", bytes: [0] + file, accepted: true),
