@@ -54,7 +54,7 @@ import Testing
             // The bounds: 1,025 leads, or none, refuse the request.
             let tooMany = await clientError { _ = try await client.leadUpsertBatch(namespace: crm, leads: (0..<1_025).map { lead(1_000 + $0) }) }
             #expect(tooMany?.code == .valueTooLarge)
-            #expect(tooMany?.message == "1025 leads exceed the batch bound of 1024")
+            #expect(tooMany?.message == "1025 leads exceed leadUpsertBatchCountMax 1024")
             let connection = try await EngramConnection.connect(server.clientConfiguration())
             let empty = await clientError { _ = try await connection.send(.leadUpsertBatch(namespace: crm, records: [])) }
             await connection.close()

@@ -134,7 +134,7 @@ import Testing
         (.campaignHourly, .hourlyPage(buckets: [], resumeFromMicroseconds: nil)),
         (.leadUpsertBatch, .upsertOutcomes(updatedAtMicroseconds: 1_700_000_000_000_001, outcomes: [.stored(version: 12, createdAtMicroseconds: 1_700_000_000_000_000), .refused(.alreadyExists, message: "taken"), .refused(.invalidArgument, message: "")])),
         (.campaignUpsertBatch, .upsertOutcomes(updatedAtMicroseconds: 5, outcomes: [.stored(version: 1, createdAtMicroseconds: -1)])),
-        (.leadUpsertBatch, .failure(.valueTooLarge, message: "1025 leads exceed the batch bound of 1024")),
+        (.leadUpsertBatch, .failure(.valueTooLarge, message: "1025 leads exceed leadUpsertBatchCountMax 1024")),
         (.consolidate, .consolidation(LifecycleCodecTests.pass)),
         (.consolidate, .consolidation(WireConsolidationReport())),
         (.eraseNamespace, .erasure(LifecycleCodecTests.erasure)),

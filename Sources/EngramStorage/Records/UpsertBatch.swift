@@ -10,6 +10,9 @@ public protocol BatchedUpsert: WriteCommand {
     static func batchCountMax(_ limits: Limits) -> Int
     /// The kind, for messages: "leads", "campaigns".
     static var pluralName: String { get }
+    /// The name of the `Limits` field `batchCountMax` reads, for the message that refuses a
+    /// batch over it.
+    static var countLimitName: String { get }
 }
 
 /// What an upsert batch did: the batch time (every stored item's `updated_at`) and, per item in
@@ -87,7 +90,7 @@ public struct UpsertBatch<Upsert: BatchedUpsert>: WriteCommand {
         guard count > 0 else { throw EngramError(.invalidArgument, "an upsert batch needs at least one of its \(Upsert.pluralName)") }
         let countMax = Upsert.batchCountMax(limits)
         guard count <= countMax else {
-            throw EngramError(.valueTooLarge, "\(count) \(Upsert.pluralName) exceed the batch bound of \(countMax)")
+            throw EngramError(.valueTooLarge, "\(count) \(Upsert.pluralName) exceed \(Upsert.countLimitName) \(countMax)")
         }
     }
 
@@ -142,6 +145,7 @@ extension LeadUpsert: BatchedUpsert {
 
     public static func batchCountMax(_ limits: Limits) -> Int { limits.leadUpsertBatchCountMax }
     public static var pluralName: String { "leads" }
+    public static var countLimitName: String { "leadUpsertBatchCountMax" }
 }
 
 extension CampaignUpsert: BatchedUpsert {
@@ -151,4 +155,5 @@ extension CampaignUpsert: BatchedUpsert {
 
     public static func batchCountMax(_ limits: Limits) -> Int { limits.campaignUpsertBatchCountMax }
     public static var pluralName: String { "campaigns" }
+    public static var countLimitName: String { "campaignUpsertBatchCountMax" }
 }

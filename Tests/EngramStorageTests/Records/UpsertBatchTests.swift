@@ -134,7 +134,7 @@ import Testing
             let empty = await engramError { _ = try await store.write(batch([], store)) }
             #expect(empty == EngramError(.invalidArgument, "an upsert batch needs at least one of its leads"))
             let tooMany = await engramError { _ = try await store.write(batch((1...5).map { lead($0) }, store)) }
-            #expect(tooMany == EngramError(.valueTooLarge, "5 leads exceed the batch bound of 4"))
+            #expect(tooMany == EngramError(.valueTooLarge, "5 leads exceed leadUpsertBatchCountMax 4"))
             #expect(try store.leadGet(namespace: crm, id: testID(1)) == nil)
             let otherLimits = await engramError { _ = try await store.write(LeadUpsertBatch(namespace: crm, upserts: [lead(1)], limits: recordLimits())) }
             #expect(otherLimits == EngramError(.invalidArgument, "the upsert batch was validated against other limits than the store's"))
@@ -235,6 +235,7 @@ import Testing
         var payloadByteCount: Int { 64 }
         static func batchCountMax(_ limits: Limits) -> Int { 8 }
         static var pluralName: String { "failing puts" }
+        static var countLimitName: String { "the test's bound" }
 
         func execute(in context: inout WriteContext) throws(EngramError) -> UInt64 {
             let version = context.nextVersion()
