@@ -120,8 +120,10 @@ func engramError(_ body: () async throws -> Void) async -> EngramError? {
 }
 
 /// Polls `condition` every millisecond until it holds, for at most `timeoutSeconds`; sleeping, not
-/// spinning, so the cooperative pool's two threads stay free for the tasks being waited on.
-func waitUntil(timeoutSeconds: Double = 30, _ condition: () -> Bool) async throws {
+/// spinning, so the cooperative pool's two threads stay free for the tasks being waited on. The
+/// bound only ends a test that would otherwise hang: under the thread sanitizer, with the whole
+/// engine suite in parallel on two busy cores, 30 s was passed by writers that were only slow.
+func waitUntil(timeoutSeconds: Double = 120, _ condition: () -> Bool) async throws {
     let deadline = ContinuousClock.now + .milliseconds(Int(timeoutSeconds * 1_000))
     while !condition() {
         if ContinuousClock.now > deadline { throw EngramError(.busy, "condition not reached in \(timeoutSeconds) s") }
