@@ -131,6 +131,7 @@ import Testing
         defer { directory.remove() }
         var limits = lifecycleLimits()
         limits.consolidationPassMilliseconds = 2
+        limits.maintenanceCommandMicrosecondsMax = 2_000
         limits.maintenanceCommandItemCountMax = 5
         let configuration = StoreConfiguration(directory: directory.path, limits: limits)
         var workload = EpisodeWorkload(seed: 9)
@@ -161,6 +162,7 @@ import Testing
             let fileSystem = FaultInjectingFileSystem()
             var limits = lifecycleLimits()
             limits.consolidationPassMilliseconds = 2
+            limits.maintenanceCommandMicrosecondsMax = 2_000
             limits.maintenanceCommandItemCountMax = 5
             let configuration = StoreConfiguration(directory: directory.path, limits: limits, fileSystem: fileSystem)
             var workload = EpisodeWorkload(seed: seed)
