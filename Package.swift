@@ -121,10 +121,20 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // `engram import`'s file reading and pipelined loading (docs/IMPORT.md): a library, so
+        // the tests drive it without a terminal.
+        .target(
+            name: "EngramImport",
+            dependencies: ["EngramClient", "EngramProtocol"]
+        ),
+        .testTarget(
+            name: "EngramImportTests",
+            dependencies: ["EngramImport", "EngramProtocol"]
+        ),
         .executableTarget(
             name: "engram",
             dependencies: [
-                "EngramClient",
+                "EngramClient", "EngramImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

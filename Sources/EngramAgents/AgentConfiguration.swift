@@ -73,11 +73,17 @@ public enum AgentLimits {
     /// A compare-and-set merge gives up after this many conflicts in a row; instances flush at
     /// different times, so conflicts beyond a few mean something else is wrong.
     public static let compareAndSetAttemptsMax = 64
+    /// Leads a triage instance takes from the intake at once and upserts in one lead upsert
+    /// batch: enough that a request and a sync serve many leads when the intake runs ahead of
+    /// triage, few enough that each lead's knowledge reads and decision stay a small step.
+    public static let triageGroupLeadCountMax = 64
 
     /// Relations between the bounds.
     public static func validate() -> String? {
         guard intakeFileBytesMax >= intakeLeadCountMax else { return "an intake file must hold its lead count" }
         guard 1 << (retryCountMax - 1) >= retryDelayMaxMilliseconds else { return "the retry pauses must reach their cap" }
+        // The server's default leadUpsertBatchCountMax.
+        guard (1...1_024).contains(triageGroupLeadCountMax) else { return "a triage group must fit one lead upsert batch" }
         return nil
     }
 }

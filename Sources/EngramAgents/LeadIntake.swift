@@ -33,6 +33,38 @@ public final class LeadIntake: Sendable {
         }
     }
 
+    /// Up to `countMax` leads for one triage step, in index order: waits for the next lead as
+    /// `next()` does, then takes the leads after it that are already due (every one, without a
+    /// rate), so a paced run still hands each lead out on time and a run ahead of triage hands
+    /// them out in groups. Empty when `next()` would be nil.
+    public func nextGroup(countMax: Int) async -> [(index: Int, lead: IntakeLead)] {
+        precondition(countMax > 0, "a group of \(countMax) leads")
+        guard let first = await next() else { return [] }
+        var group = [first]
+        while group.count < countMax, !Task.isCancelled {
+            let index = nextIndex.load(ordering: .relaxed)
+            guard index < count, isDue(index) else { break }
+            guard nextIndex.compareExchange(expected: index, desired: index + 1, ordering: .relaxed).exchanged else { continue }
+            group.append((index, lead(index)))
+        }
+        return group
+    }
+
+    /// Whether lead `index` may be handed out now.
+    private func isDue(_ index: Int) -> Bool {
+        let now = ContinuousClock.now
+        if let deadline, now > deadline { return false }
+        guard leadsPerSecond > 0 else { return true }
+        return start + .microseconds(Int64(Double(index) / leadsPerSecond * 1_000_000)) <= now
+    }
+
+    private func lead(_ index: Int) -> IntakeLead {
+        switch source {
+        case .generator(let generator, _): generator.lead(index)
+        case .leads(let leads): leads[index]
+        }
+    }
+
     /// The next lead and its index, or nil when the source is exhausted, the deadline passed, or
     /// the task was cancelled.
     public func next() async -> (index: Int, lead: IntakeLead)? {
@@ -46,9 +78,6 @@ public final class LeadIntake: Sendable {
         } else if let deadline, ContinuousClock.now > deadline {
             return nil
         }
-        switch source {
-        case .generator(let generator, _): return (index, generator.lead(index))
-        case .leads(let leads): return (index, leads[index])
-        }
+        return (index, lead(index))
     }
 }

@@ -1,10 +1,11 @@
 import EngramClient
 import EngramProtocol
 
-/// One triage instance: takes leads from the intake, reads what long-term memory knows about the
-/// lead's source and company, scores, categorizes and routes it with the shared weights, upserts
-/// the lead, appends its decision (`lead.triaged`), and keeps the lead in hand as its working
-/// context in short-term memory. Every `weightsRefreshLeads` leads it reloads the weights, and
+/// One triage instance: takes leads from the intake (up to `AgentLimits.triageGroupLeadCountMax`
+/// at once, those already due), reads what long-term memory knows about their sources and
+/// companies, scores, categorizes and routes each with the shared weights, upserts them in one
+/// lead upsert batch, appends their decisions (`lead.triaged`) in one append, and keeps the last
+/// lead in hand as its working context in short-term memory. Every `weightsRefreshLeads` leads it reloads the weights, and
 /// adjusts them (by compare-and-set, so one instance does it per step) once enough new
 /// conversions were observed.
 public struct TriageAgent: Sendable {
@@ -30,49 +31,98 @@ public struct TriageAgent: Sendable {
     public func run() async throws {
         var weights = try await refreshWeights()
         var processed = 0
-        while let (_, lead) = await intake.next() {
-            try await triage(lead, weights: weights, processed: processed)
-            processed += 1
-            if processed % runtime.configuration.weightsRefreshLeads == 0 { weights = try await refreshWeights() }
+        let refreshLeads = runtime.configuration.weightsRefreshLeads
+        while true {
+            let group = await intake.nextGroup(countMax: AgentLimits.triageGroupLeadCountMax).map(\.lead)
+            guard !group.isEmpty else { break }
+            try await triage(group, weights: weights, processed: processed)
+            let before = processed
+            processed += group.count
+            if processed / refreshLeads > before / refreshLeads { weights = try await refreshWeights() }
         }
     }
 
-    func triage(_ lead: IntakeLead, weights: TriageWeights, processed: Int) async throws {
+    /// Triages a group of leads: their decisions, one lead upsert batch for all of them, and one
+    /// append of the decisions of the leads the server stored.
+    func triage(_ group: [IntakeLead], weights: TriageWeights, processed: Int) async throws {
         let statistics = runtime.statistics
-        guard let id = lead.recordID else {
-            statistics.leadsRejected.add()
-            return
-        }
-        // The three are independent: sent together, they cost one round trip instead of three.
-        async let remembered: Void = runtime.remember(WorkingContext(lead: id.description, email: lead.email, processed: processed, weightsAdjustment: weights.adjustmentCount), agent: name)
-        async let source = runtime.load(Knowledge.self, key: AgentKey.source(lead.source))
-        async let company = runtime.load(Knowledge.self, key: AgentKey.company(lead.companyDomain))
-        let features = TriageFeatures(lead: lead, source: try await source?.value, company: try await company?.value)
+        let leads = group.compactMap { lead in lead.recordID.map { (lead, $0) } }
+        for _ in 0..<(group.count - leads.count) { statistics.leadsRejected.add() }
+        guard let (last, lastID) = leads.last else { return }
+        // Independent of one another: sent together, they cost one round trip, not one each.
+        async let remembered: Void = runtime.remember(WorkingContext(lead: lastID.description, email: last.email, processed: processed + group.count - 1, weightsAdjustment: weights.adjustmentCount), agent: name)
+        let knowledge = try await loadKnowledge(sources: Set(leads.map(\.0.source)), companies: Set(leads.map(\.0.companyDomain)))
         try await remembered
-        let decision = TriageRules.decide(lead, id: id.description, features: features, weights: weights)
-        let metadata = AgentRuntime.encode(LeadMetadata(title: lead.title, employees: lead.employees, segment: decision.segment, route: decision.route))
-        let record = WireLead(id: id, email: lead.email, name: lead.name, company: lead.company, source: lead.source, category: decision.category, score: UInt8(decision.score), status: decision.qualified ? "qualified" : "disqualified", metadata: metadata)
-        guard try await upsert(record) else {
-            statistics.leadsRejected.add()
-            return
+        var decisions: [TriageDecision] = []
+        var records: [WireLead] = []
+        for (lead, id) in leads {
+            let features = TriageFeatures(lead: lead, source: knowledge.sources[lead.source] ?? nil, company: knowledge.companies[lead.companyDomain] ?? nil)
+            let decision = TriageRules.decide(lead, id: id.description, features: features, weights: weights)
+            let metadata = AgentRuntime.encode(LeadMetadata(title: lead.title, employees: lead.employees, segment: decision.segment, route: decision.route))
+            decisions.append(decision)
+            records.append(WireLead(id: id, email: lead.email, name: lead.name, company: lead.company, source: lead.source, category: decision.category, score: UInt8(decision.score), status: decision.qualified ? "qualified" : "disqualified", metadata: metadata))
         }
-        try await runtime.append([WireNewEpisode(agent: name, kind: EpisodeKind.leadTriaged, lead: id, body: AgentRuntime.encode(decision))])
-        statistics.leadsTriaged.add()
-        if decision.qualified { statistics.leadsQualified.add() }
+        let stored = try await upsert(records)
+        var episodes: [WireNewEpisode] = []
+        for (index, (_, id)) in leads.enumerated() {
+            guard stored[index] else {
+                statistics.leadsRejected.add()
+                continue
+            }
+            episodes.append(WireNewEpisode(agent: name, kind: EpisodeKind.leadTriaged, lead: id, body: AgentRuntime.encode(decisions[index])))
+        }
+        guard !episodes.isEmpty else { return }
+        try await runtime.append(episodes)
+        for index in leads.indices where stored[index] {
+            statistics.leadsTriaged.add()
+            if decisions[index].qualified { statistics.leadsQualified.add() }
+        }
     }
 
-    /// Upserts the lead; false when the server refuses it because another lead has its email or a
-    /// field is malformed: such a lead is counted as rejected and gets no decision, so engagement
-    /// never sees it.
-    func upsert(_ record: WireLead) async throws(EngramClientError) -> Bool {
+    /// What long-term memory knows about each source and company of a group, read concurrently,
+    /// each key once.
+    func loadKnowledge(sources: Set<String>, companies: Set<String>) async throws(EngramClientError) -> (sources: [String: Knowledge?], companies: [String: Knowledge?]) {
+        let runtime = runtime
+        let keys = sources.map { (true, $0, AgentKey.source($0)) } + companies.map { (false, $0, AgentKey.company($0)) }
+        let loaded = await withTaskGroup(of: (Bool, String, Result<Knowledge?, EngramClientError>).self) { group in
+            for (isSource, name, key) in keys {
+                group.addTask {
+                    do throws(EngramClientError) {
+                        return (isSource, name, .success(try await runtime.load(Knowledge.self, key: key)?.value))
+                    } catch {
+                        return (isSource, name, .failure(error))
+                    }
+                }
+            }
+            var results: [(Bool, String, Result<Knowledge?, EngramClientError>)] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        var knowledge: (sources: [String: Knowledge?], companies: [String: Knowledge?]) = ([:], [:])
+        for (isSource, name, result) in loaded {
+            let value = try result.get()
+            if isSource { knowledge.sources[name] = value } else { knowledge.companies[name] = value }
+        }
+        return knowledge
+    }
+
+    /// Upserts the leads in one batch; per lead, whether it was stored. The server refuses a lead
+    /// whose email another lead has or whose field is malformed: such a lead is counted as
+    /// rejected and gets no decision, so engagement never sees it. Any other refusal is thrown.
+    func upsert(_ records: [WireLead]) async throws(EngramClientError) -> [Bool] {
         let client = runtime.client
         let namespace = runtime.namespace
-        do throws(EngramClientError) {
-            _ = try await runtime.call { () async throws(EngramClientError) in try await client.leadUpsert(namespace: namespace, lead: record) }
-            return true
-        } catch where error.code == .alreadyExists || error.code == .serverInvalidArgument {
-            return false
+        let results = try await runtime.call { () async throws(EngramClientError) in try await client.leadUpsertBatch(namespace: namespace, leads: records) }
+        var stored: [Bool] = []
+        stored.reserveCapacity(results.count)
+        for result in results {
+            switch result {
+            case .success: stored.append(true)
+            case .failure(let error) where error.code == .alreadyExists || error.code == .serverInvalidArgument: stored.append(false)
+            case .failure(let error): throw error
+            }
         }
+        return stored
     }
 
     /// The shared weights; adjusted first when `weightsAdjustConversions` conversions arrived

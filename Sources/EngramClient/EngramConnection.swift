@@ -70,20 +70,28 @@ public final class EngramConnection: Sendable {
         return try Self.decode(frame)
     }
 
+    /// Writes the request to the connection before it returns, and returns a handle on its
+    /// answer. Calls from one task are therefore sent, and their writes applied by the server, in
+    /// call order (docs/PROTOCOL.md, "Pipelining"), however many are in flight: what a bulk loader
+    /// needs and `send` from concurrent tasks cannot promise.
+    public func start(_ request: Request, durability: WireDurability? = nil) -> PendingResponse {
+        let id = nextRequestID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let flags = request.opcode.writes ? FrameFlags(durability: durability) : []
+        return PendingResponse(frame: Self.write(request, requestID: id, flags: flags, channel: channel, timeout: requestTimeout))
+    }
+
     private static func send(_ request: Request, requestID: UInt64, flags: FrameFlags, channel: any Channel, timeout: TimeAmount) async throws(EngramClientError) -> Frame {
+        try await PendingResponse.frame(of: write(request, requestID: requestID, flags: flags, channel: channel, timeout: timeout))
+    }
+
+    private static func write(_ request: Request, requestID: UInt64, flags: FrameFlags, channel: any Channel, timeout: TimeAmount) -> EventLoopFuture<Frame> {
         var buffer = channel.allocator.buffer(capacity: 64)
         FrameEncoder.write(request, requestID: requestID, flags: flags, into: &buffer)
         let promise = channel.eventLoop.makePromise(of: Frame.self)
         channel.writeAndFlush(OutboundRequest(requestID: requestID, frame: buffer, promise: promise, timeout: timeout)).whenFailure { _ in
             promise.fail(EngramClientError(.notExecuted, "the connection was closed before the request was sent"))
         }
-        do {
-            return try await promise.futureResult.get()
-        } catch let error as EngramClientError {
-            throw error
-        } catch {
-            throw EngramClientError(.connectionClosed, "\(error)")
-        }
+        return promise.futureResult
     }
 
     static func decode(_ frame: Frame) throws(EngramClientError) -> Response {
@@ -141,4 +149,25 @@ public final class EngramConnection: Sendable {
 final class ConnectionFlags: Sendable {
     /// Set when the server said it is going away or the connection failed.
     let goneAway = Atomic<Bool>(false)
+}
+
+/// The answer to a request `EngramConnection.start` wrote: await it once or many times, from any
+/// task.
+public struct PendingResponse: Sendable {
+    let frame: EventLoopFuture<Frame>
+
+    /// The answer; a non-zero status is thrown, as `EngramConnection.send` throws it.
+    public func response() async throws(EngramClientError) -> Response {
+        try EngramConnection.decode(try await Self.frame(of: frame))
+    }
+
+    static func frame(of future: EventLoopFuture<Frame>) async throws(EngramClientError) -> Frame {
+        do {
+            return try await future.get()
+        } catch let error as EngramClientError {
+            throw error
+        } catch {
+            throw EngramClientError(.connectionClosed, "\(error)")
+        }
+    }
 }

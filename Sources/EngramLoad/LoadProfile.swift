@@ -64,6 +64,14 @@ public enum LoadLimits {
     public static let searchStepCountMax = 30
     /// Requests the preload keeps in flight.
     public static let preloadConcurrency = 256
+    /// Leads (and campaigns) one preload request carries, as an upsert batch: the server's
+    /// default `leadUpsertBatchCountMax`; the preload's leads are a few hundred bytes, far under
+    /// its 1 MiB bound on a batch's records.
+    public static let preloadBatchCount = 1_024
+    /// Upsert batches the preload keeps in flight: the writer takes every queued request into
+    /// its next batch, so many queued make few, large batches (as `engram import` measured: 64 in
+    /// flight loaded fastest); 32 here, spread over the client's pooled connections.
+    public static let preloadBatchesInFlight = 32
 }
 
 /// The journey mix: of every 10 transactions, 3 lead processing, 5 campaign engagement, 2

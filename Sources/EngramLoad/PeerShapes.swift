@@ -36,20 +36,25 @@ public enum PeerShapes {
     }
 
     /// Loads `count` leads created uniformly over the last 30 days with scores uniform over 0 to
-    /// 100 (as `load_million.sql` does for PostgreSQL), 256 in flight.
+    /// 100 (as `load_million.sql` does for PostgreSQL), in upsert batches of 1,024, 32 in flight.
     public static func loadLeads(client: EngramClient, namespace: String, count: Int, seed: UInt64) async throws(EngramClientError) {
         let now = MonotonicClock.wallMicroseconds()
-        try await Preload.concurrently(count: count) { (index) throws(EngramClientError) in
-            var random = SplitMix64.derived(seed: seed, stream: 30, index: UInt64(index))
-            let id = random.uuid()
-            let lead = WireLead(
-                id: id, email: LoadDataset.email(for: id), name: "Lead \(index)", company: "Company \(index % 1_000)",
-                source: ["web", "ads", "referral", "event", "partner"][Int(random.next() % 5)], category: ["b2b", "b2c", "partner"][Int(random.next() % 3)],
-                score: UInt8(random.next() % 101), status: ["new", "contacted", "qualified", "converted", "lost"][Int(random.next() % 5)],
-                metadata: Array("{\"utm_source\":\"google\",\"pages\":3}".utf8),
-                createdAtMicroseconds: now - Int64(random.next() % (30 * 86_400_000_000)))
-            try await client.leadUpsert(namespace: namespace, lead: lead)
+        try await Preload.inBatches(count: count) { (range) throws(EngramClientError) in
+            let leads = range.map { index in lead(index, seed: seed, nowMicroseconds: now) }
+            try Preload.requireStored(try await client.leadUpsertBatch(namespace: namespace, leads: leads))
         }
+    }
+
+    /// Lead `index` of `loadLeads`: the same for the same seed.
+    static func lead(_ index: Int, seed: UInt64, nowMicroseconds now: Int64) -> WireLead {
+        var random = SplitMix64.derived(seed: seed, stream: 30, index: UInt64(index))
+        let id = random.uuid()
+        return WireLead(
+            id: id, email: LoadDataset.email(for: id), name: "Lead \(index)", company: "Company \(index % 1_000)",
+            source: ["web", "ads", "referral", "event", "partner"][Int(random.next() % 5)], category: ["b2b", "b2c", "partner"][Int(random.next() % 3)],
+            score: UInt8(random.next() % 101), status: ["new", "contacted", "qualified", "converted", "lost"][Int(random.next() % 5)],
+            metadata: Array("{\"utm_source\":\"google\",\"pages\":3}".utf8),
+            createdAtMicroseconds: now - Int64(random.next() % (30 * 86_400_000_000)))
     }
 
     /// "Score above 80 in the last 24 hours, best first, limit 100", from one client for

@@ -10,13 +10,35 @@ enum Preload {
         for index in dataset.sources.indices {
             try await client.put(namespace: namespace, key: LoadDataset.sourceProfileKey(dataset.sources[index]), value: dataset.sourceProfile(index))
         }
-        for (index, id) in dataset.campaignIDs.enumerated() {
-            let campaign = WireCampaign(id: id, name: "Campaign \(index)", type: ["email", "webinar", "retargeting"][index % 3], status: .active, budgetCents: 500_000)
-            try await client.campaignUpsert(namespace: namespace, campaign: campaign)
+        let campaigns = dataset.campaignIDs.enumerated().map { index, id in
+            WireCampaign(id: id, name: "Campaign \(index)", type: ["email", "webinar", "retargeting"][index % 3], status: .active, budgetCents: 500_000)
+        }
+        try await inBatches(count: campaigns.count) { (range) throws(EngramClientError) in
+            try Self.requireStored(try await client.campaignUpsertBatch(namespace: namespace, campaigns: Array(campaigns[range])))
         }
         let now = MonotonicClock.wallMicroseconds()
-        try await concurrently(count: dataset.preloadLeadIDs.count) { (index) throws(EngramClientError) in
-            try await client.leadUpsert(namespace: namespace, lead: dataset.preloadLead(index, nowMicroseconds: now))
+        try await inBatches(count: dataset.preloadLeadIDs.count) { (range) throws(EngramClientError) in
+            let leads = range.map { dataset.preloadLead($0, nowMicroseconds: now) }
+            try Self.requireStored(try await client.leadUpsertBatch(namespace: namespace, leads: leads))
+        }
+    }
+
+    /// Runs `body` on `0..<count` cut into ranges of `LoadLimits.preloadBatchCount`, with
+    /// `LoadLimits.preloadBatchesInFlight` in flight; the first error is thrown after the ones in
+    /// flight finish.
+    static func inBatches(count: Int, _ body: @escaping @Sendable (Range<Int>) async throws(EngramClientError) -> Void) async throws(EngramClientError) {
+        let size = LoadLimits.preloadBatchCount
+        let batchCount = (count + size - 1) / size
+        try await concurrently(count: batchCount, inFlightMax: LoadLimits.preloadBatchesInFlight) { (batch) throws(EngramClientError) in
+            try await body((batch * size)..<Swift.min(count, (batch + 1) * size))
+        }
+    }
+
+    /// Throws the first refusal of an upsert batch: the preload's records are valid and their
+    /// emails unique, so a refusal is a bug or another writer's data.
+    static func requireStored<Record>(_ results: [Result<Record, EngramClientError>]) throws(EngramClientError) {
+        for result in results {
+            if case .failure(let error) = result { throw error }
         }
     }
 
@@ -29,9 +51,9 @@ enum Preload {
         }
     }
 
-    /// Runs `body(0..<count)` with at most `LoadLimits.preloadConcurrency` in flight; the first
-    /// error is thrown after the ones in flight finish.
-    static func concurrently(count: Int, _ body: @escaping @Sendable (Int) async throws(EngramClientError) -> Void) async throws(EngramClientError) {
+    /// Runs `body(0..<count)` with at most `inFlightMax` in flight; the first error is thrown
+    /// after the ones in flight finish.
+    static func concurrently(count: Int, inFlightMax: Int = LoadLimits.preloadConcurrency, _ body: @escaping @Sendable (Int) async throws(EngramClientError) -> Void) async throws(EngramClientError) {
         let failure: EngramClientError? = await withTaskGroup(of: EngramClientError?.self) { group in
             var next = 0
             var firstFailure: EngramClientError?
@@ -47,7 +69,7 @@ enum Preload {
                     }
                 }
             }
-            while next < Swift.min(count, LoadLimits.preloadConcurrency) { add() }
+            while next < Swift.min(count, inFlightMax) { add() }
             for await result in group {
                 if let result, firstFailure == nil { firstFailure = result }
                 if next < count, firstFailure == nil { add() }

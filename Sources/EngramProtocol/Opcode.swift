@@ -38,10 +38,13 @@ public struct Opcode: RawRepresentable, Sendable, Hashable, CustomStringConverti
     public static let leadGetByEmail = Opcode(rawValue: 0x0503)
     public static let leadDelete = Opcode(rawValue: 0x0504)
     public static let leadQuery = Opcode(rawValue: 0x0505)
+    /// Many leads in one request, each with its own outcome (docs/PROTOCOL.md, "Upsert batches").
+    public static let leadUpsertBatch = Opcode(rawValue: 0x0506)
     public static let campaignUpsert = Opcode(rawValue: 0x0511)
     public static let campaignGet = Opcode(rawValue: 0x0512)
     public static let campaignDelete = Opcode(rawValue: 0x0513)
     public static let campaignQuery = Opcode(rawValue: 0x0514)
+    public static let campaignUpsertBatch = Opcode(rawValue: 0x0515)
     public static let metricAppend = Opcode(rawValue: 0x0521)
     public static let campaignSummary = Opcode(rawValue: 0x0522)
     public static let activeCampaignSummaries = Opcode(rawValue: 0x0523)
@@ -69,14 +72,18 @@ public struct Opcode: RawRepresentable, Sendable, Hashable, CustomStringConverti
         .campaignUpsert, .campaignGet, .campaignDelete, .campaignQuery,
         .metricAppend, .campaignSummary, .activeCampaignSummaries, .campaignHourly,
         .consolidate, .eraseNamespace, .eraseLead, .leadEngagement,
-    ] + Opcode.snapshotRequests
+    ] + Opcode.snapshotRequests + [
+        // Last, after the snapshot requests, so that the fuzz corpus's opcode indices
+        // (`MessageFuzzTarget.opcodes`, the seeds' first byte) of every earlier opcode stay.
+        .leadUpsertBatch, .campaignUpsertBatch,
+    ]
 
     /// Whether the request goes through the group-commit writer (and so may carry durability
     /// flags). Short-term puts, deletes and touches change memory only and do not.
     public var writes: Bool {
         switch self {
         case .longTermPut, .longTermDelete, .longTermCompareAndSet, .semanticPut, .semanticDelete, .episodicAppend,
-             .leadUpsert, .leadDelete, .campaignUpsert, .campaignDelete, .metricAppend: true
+             .leadUpsert, .leadDelete, .campaignUpsert, .campaignDelete, .metricAppend, .leadUpsertBatch, .campaignUpsertBatch: true
         default: false
         }
     }
@@ -110,10 +117,12 @@ public struct Opcode: RawRepresentable, Sendable, Hashable, CustomStringConverti
         case .leadGetByEmail: "lead_get_by_email"
         case .leadDelete: "lead_delete"
         case .leadQuery: "lead_query"
+        case .leadUpsertBatch: "lead_upsert_batch"
         case .campaignUpsert: "campaign_upsert"
         case .campaignGet: "campaign_get"
         case .campaignDelete: "campaign_delete"
         case .campaignQuery: "campaign_query"
+        case .campaignUpsertBatch: "campaign_upsert_batch"
         case .metricAppend: "campaign_metric_append"
         case .campaignSummary: "campaign_summary"
         case .activeCampaignSummaries: "active_campaign_summaries"

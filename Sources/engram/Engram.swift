@@ -29,6 +29,7 @@ struct Engram: AsyncParsableCommand {
             MetricAppendCommand.self, CampaignSummaryCommand.self, ActiveSummariesCommand.self, HourlyCommand.self,
             SemanticPut.self, SemanticGet.self, SemanticDelete.self, SemanticScan.self,
             ConsolidateCommand.self, EraseNamespaceCommand.self, EraseLeadCommand.self, EngagementCommand.self,
+            ImportCommand.self,
         ])
 }
 
@@ -50,6 +51,10 @@ struct ConnectionOptions: ParsableArguments {
     var resolvedNamespace: String { namespace ?? environment("ENGRAM_NAMESPACE") ?? "default" }
 
     func client() throws -> EngramClient {
+        EngramClient(try configuration())
+    }
+
+    func configuration() throws -> EngramClientConfiguration {
         var configuration = EngramClientConfiguration()
         configuration.host = host ?? environment("ENGRAM_HOST") ?? configuration.host
         if let port { configuration.port = port } else if let text = environment("ENGRAM_PORT") {
@@ -60,7 +65,7 @@ struct ConnectionOptions: ParsableArguments {
         configuration.clientName = "engram-cli"
         configuration.connectionCount = 1
         configuration.requestTimeoutMilliseconds = timeout * 1000
-        return EngramClient(configuration)
+        return configuration
     }
 
     /// Runs `body` with a client, prints errors, and turns them into the documented exit codes.

@@ -62,6 +62,10 @@ import Testing
         .campaignSummary(namespace: "crm", id: id),
         .activeCampaignSummaries(namespace: "crm", limit: 10, after: nil),
         .campaignHourly(namespace: "crm", id: id, fromMicroseconds: 0, toMicroseconds: .max, limit: 24),
+        .leadUpsertBatch(namespace: "crm", records: [lead.record, WireLead(id: id, email: "b@x", score: 1, status: "new").record]),
+        // A record the server cannot read still travels: only its length must stay inside the body.
+        .leadUpsertBatch(namespace: "crm", records: [[9, 9, 9], []]),
+        .campaignUpsertBatch(namespace: "crm", records: [campaign.record]),
         .consolidate,
         .eraseNamespace(namespace: "tenant-7"),
         .eraseLead(namespace: "crm", id: id),
@@ -128,6 +132,9 @@ import Testing
         (.activeCampaignSummaries, .summaryPage(summaries: [WireCampaignSummary(campaign: campaign, totals: WireTotals())], next: nil)),
         (.campaignHourly, .hourlyPage(buckets: [WireHourlyBucket(hourStartMicroseconds: 3_600_000_000, totals: totals)], resumeFromMicroseconds: 7_200_000_000)),
         (.campaignHourly, .hourlyPage(buckets: [], resumeFromMicroseconds: nil)),
+        (.leadUpsertBatch, .upsertOutcomes(updatedAtMicroseconds: 1_700_000_000_000_001, outcomes: [.stored(version: 12, createdAtMicroseconds: 1_700_000_000_000_000), .refused(.alreadyExists, message: "taken"), .refused(.invalidArgument, message: "")])),
+        (.campaignUpsertBatch, .upsertOutcomes(updatedAtMicroseconds: 5, outcomes: [.stored(version: 1, createdAtMicroseconds: -1)])),
+        (.leadUpsertBatch, .failure(.valueTooLarge, message: "1025 leads exceed leadUpsertBatchCountMax 1024")),
         (.consolidate, .consolidation(LifecycleCodecTests.pass)),
         (.consolidate, .consolidation(WireConsolidationReport())),
         (.eraseNamespace, .erasure(LifecycleCodecTests.erasure)),
@@ -193,6 +200,21 @@ import Testing
         #expect(FactID("00010203-0405-0607-0809-0a0b0c0d0e0f") == Self.id)
         #expect(FactID("not an id") == nil)
         #expect(FactID("00010203-0405-0607-0809-0a0b0c0d0e0g") == nil)
+        #expect(FactID("000102030405060708090A0B0C0D0E0F") == Self.id, "32 digits alone, either case")
+        #expect(FactID("00010203-0405-0607-0809-0a0b0c0d0e0") == nil, "35 characters")
+        #expect(FactID("00010203-0405-0607-0809-0a0b0c0d0e0f0") == nil, "37 characters")
+        #expect(FactID("00010203-0405-0607-0809--a0b0c0d0e0f") == nil, "31 digits")
+        #expect(FactID("00010203-0405-0607-0809-0a0b0c0d0é0") == nil, "a digit that is not ASCII")
+    }
+
+    /// A lead's record built into an array is the bytes `writeRecord` puts in a page.
+    @Test func aLeadRecordIsTheBytesItsPageEntryHas() {
+        let lead = WireLead(id: Self.id, email: "ann@example.com", name: "Ann Ö", company: "", source: "web", category: "b2b", score: 87, status: "new",
+                            metadata: Array("{\"a\":1}".utf8), createdAtMicroseconds: -1, updatedAtMicroseconds: 5, version: 9)
+        var buffer = ByteBuffer()
+        lead.writeRecord(into: &buffer)
+        #expect(lead.record == Array(buffer.readableBytesView))
+        #expect(lead.record.count == lead.recordByteCount)
     }
 
     @Test func longErrorMessagesAreCutOnACharacterBoundary() throws {

@@ -115,6 +115,30 @@ import Testing
         #expect(try #require(error(.metricAppend, crm + [1, 0] + wrongFormat)).message == "campaign_metric_append body: metric event format 2 is not 1, the only format this side knows")
     }
 
+    @Test func anUpsertBatchRecordLengthPastTheEndIsMalformed() throws {
+        #expect(try #require(error(.leadUpsertBatch, crm + [0xFF, 0xFF, 0, 0, 0, 0])).message == "lead_upsert_batch body: 65535 lead records need at least 262140 bytes, 4 remain")
+        #expect(try #require(error(.leadUpsertBatch, crm + [2, 0, 1, 0, 0, 0, 7, 9, 0, 0, 0, 1])).message == "lead_upsert_batch body: lead record of 9 bytes at offset 15 runs past the end (1 remain)")
+        #expect(try #require(error(.campaignUpsertBatch, crm + [1, 0, 0, 0, 0, 0, 5])).message == "campaign_upsert_batch body: 1 bytes after the last field at offset 10")
+        // Records that do not parse are the server's to refuse, one by one: the frame is fine.
+        #expect(error(.leadUpsertBatch, crm + [2, 0, 1, 0, 0, 0, 7, 0, 0, 0, 0]) == nil)
+    }
+
+    @Test func anUpsertBatchAnswerWhoseCountTheBodyCannotHoldIsMalformed() throws {
+        var body = ByteBuffer()
+        body.writeInteger(Int64(5), endianness: .little)
+        body.writeInteger(UInt16(3), endianness: .little)
+        body.writeBytes([0, 0, 1, 0, 0, 0, 0, 0, 0, 0])
+        let frame = Frame(header: FrameHeader(opcode: .leadUpsertBatch, requestID: 3), body: body)
+        #expect(throws: ProtocolError.self) { try Response.decode(frame) }
+    }
+
+    @Test func anUpsertBatchAnswerCutsEachMessageOnACharacterBoundary() throws {
+        var body = ByteBuffer()
+        Response.upsertOutcomes(updatedAtMicroseconds: 1, outcomes: [.refused(.invalidArgument, message: String(repeating: "é", count: 300))]).encodeBody(into: &body)
+        let frame = Frame(header: FrameHeader(opcode: .leadUpsertBatch, requestID: 3), body: body)
+        #expect(try Response.decode(frame) == .upsertOutcomes(updatedAtMicroseconds: 1, outcomes: [.refused(.invalidArgument, message: String(repeating: "é", count: 256))]))
+    }
+
     @Test func aCampaignQueryStatusPastFourIsMalformed() throws {
         #expect(try #require(error(.campaignQuery, crm + [5, 0, 10, 0, 0, 0, 0])).message == "campaign_query body: status 5 is not 0 (any) to 4")
     }

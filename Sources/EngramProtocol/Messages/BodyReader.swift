@@ -122,10 +122,15 @@ public struct ErrorBody: Sendable, Hashable {
     public static let messageBytesMax = 4096
 
     public func encode(into buffer: inout ByteBuffer) {
+        encode(into: &buffer, bytesMax: Self.messageBytesMax)
+    }
+
+    /// Writes the message cut to `bytesMax` bytes, on a UTF-8 character boundary.
+    func encode(into buffer: inout ByteBuffer, bytesMax: Int) {
         var bytes = Array(message.utf8)
-        if bytes.count > Self.messageBytesMax {
+        if bytes.count > bytesMax {
             // Cut, then drop the partial UTF-8 sequence the cut may have left at the end.
-            bytes.removeSubrange(Self.messageBytesMax...)
+            bytes.removeSubrange(bytesMax...)
             var leadIndex = bytes.count - 1
             while leadIndex > 0 && bytes[leadIndex] & 0xC0 == 0x80 { leadIndex -= 1 }
             let lead = bytes[leadIndex]

@@ -7,17 +7,26 @@ public struct FactID: Sendable, Hashable, Comparable, CustomStringConvertible {
         self.bytes = bytes
     }
 
-    /// Parses `8-4-4-4-12` hexadecimal text; nil if it is not one.
+    /// Parses `8-4-4-4-12` hexadecimal text (or the 32 digits alone); nil if it is not one.
+    /// Walks the UTF-8 twice without an array between: bulk loads parse one per row.
     public init?(_ text: String) {
-        let digits = text.utf8.filter { $0 != UInt8(ascii: "-") }
-        guard digits.count == 32, text.utf8.count == 36 || text.utf8.count == 32 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(16)
-        var index = digits.startIndex
-        while index < digits.endIndex {
-            guard let high = Self.nibble(digits[index]), let low = Self.nibble(digits[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            index += 2
+        let utf8 = text.utf8
+        guard utf8.count == 36 || utf8.count == 32 else { return nil }
+        var digitCount = 0
+        for byte in utf8 where byte != UInt8(ascii: "-") { digitCount += 1 }
+        guard digitCount == 32 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        var index = 0
+        var high: UInt8?
+        for byte in utf8 where byte != UInt8(ascii: "-") {
+            guard let nibble = Self.nibble(byte) else { return nil }
+            if let first = high {
+                bytes[index] = first << 4 | nibble
+                index += 1
+                high = nil
+            } else {
+                high = nibble
+            }
         }
         self.bytes = bytes
     }

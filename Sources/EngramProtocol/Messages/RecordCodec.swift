@@ -126,6 +126,61 @@ enum RecordCodec {
         return .metricAppend(namespace: namespace, events: events)
     }
 
+    /// `[namespace][u16 count]{[u32 length][record]} x count`: the records are written as given.
+    static func encodeUpsertBatch(_ namespace: String, _ records: [[UInt8]], into buffer: inout ByteBuffer) {
+        buffer.writeNamespace(namespace)
+        buffer.writeInteger(UInt16(truncatingIfNeeded: records.count), endianness: .little)
+        buffer.reserveCapacity(minimumWritableBytes: records.reduce(0) { $0 + 4 + $1.count })
+        for record in records { writeRecord(record, into: &buffer) }
+    }
+
+    /// The batch's records as bytes: reading each one is the server's work, item by item, so a
+    /// record it cannot read is refused alone. Only a length past the end is malformed.
+    static func decodeUpsertBatch(_ reader: inout BodyReader, _ what: String) throws(ProtocolError) -> (String, [[UInt8]]) {
+        let namespace = try reader.readNamespace()
+        let count = Int(try reader.read(UInt16.self, "count"))
+        guard count <= reader.remaining / 4 else { throw reader.failure("\(count) \(what) records need at least \(count * 4) bytes, \(reader.remaining) remain") }
+        var records: [[UInt8]] = []
+        records.reserveCapacity(count)
+        for _ in 0..<count { records.append(try reader.readValue("\(what) record")) }
+        return (namespace, records)
+    }
+
+    static func encodeUpsertOutcomes(_ updatedAtMicroseconds: Int64, _ outcomes: [WireUpsertOutcome], into buffer: inout ByteBuffer) {
+        buffer.writeInteger(updatedAtMicroseconds, endianness: .little)
+        buffer.writeInteger(UInt16(truncatingIfNeeded: outcomes.count), endianness: .little)
+        for outcome in outcomes {
+            switch outcome {
+            case .stored(let version, let createdAtMicroseconds):
+                buffer.writeInteger(Status.ok.rawValue, endianness: .little)
+                buffer.writeInteger(version, endianness: .little)
+                buffer.writeInteger(createdAtMicroseconds, endianness: .little)
+            case .refused(let status, let message):
+                precondition(status != .ok, "a refused upsert item with status ok")
+                buffer.writeInteger(status.rawValue, endianness: .little)
+                ErrorBody(message: message).encode(into: &buffer, bytesMax: WireUpsertOutcome.messageBytesMax)
+            }
+        }
+    }
+
+    static func decodeUpsertOutcomes(_ reader: inout BodyReader) throws(ProtocolError) -> Response {
+        let updatedAt = try reader.read(Int64.self, "updated at")
+        let count = Int(try reader.read(UInt16.self, "count"))
+        // The shortest outcome is a refusal with an empty message: 4 bytes.
+        guard count <= reader.remaining / 4 else { throw reader.failure("\(count) outcomes need at least \(count * 4) bytes, \(reader.remaining) remain") }
+        var outcomes: [WireUpsertOutcome] = []
+        outcomes.reserveCapacity(count)
+        for _ in 0..<count {
+            let status = Status(rawValue: try reader.read(UInt16.self, "item status"))
+            if status == .ok {
+                outcomes.append(.stored(version: try reader.read(UInt64.self, "item version"), createdAtMicroseconds: try reader.read(Int64.self, "item created at")))
+            } else {
+                outcomes.append(.refused(status, message: try ErrorBody.decode(&reader).message))
+            }
+        }
+        return .upsertOutcomes(updatedAtMicroseconds: updatedAt, outcomes: outcomes)
+    }
+
     // MARK: Responses
 
     static func encodeSummary(_ summary: WireCampaignSummary, into buffer: inout ByteBuffer) {

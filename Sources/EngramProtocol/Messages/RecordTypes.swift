@@ -38,11 +38,35 @@ public struct WireLead: Sendable, Hashable {
     }
 
     /// The record bytes: format 1.
+    /// Written straight into an array of its exact length: bulk loads build one per row, and a
+    /// `ByteBuffer` between cost an allocation and a copy each.
     public var record: [UInt8] {
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(recordByteCount)
-        writeRecord(into: &buffer)
-        return Array(buffer.readableBytesView)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(recordByteCount)
+        bytes.append(1)
+        bytes.append(score)
+        bytes.append(contentsOf: [0, 0])
+        bytes.append(contentsOf: id.bytes)
+        Self.appendLittleEndian(version, to: &bytes)
+        Self.appendLittleEndian(createdAtMicroseconds, to: &bytes)
+        Self.appendLittleEndian(updatedAtMicroseconds, to: &bytes)
+        func appendText(_ text: String) {
+            Self.appendLittleEndian(UInt16(truncatingIfNeeded: text.utf8.count), to: &bytes)
+            bytes.append(contentsOf: text.utf8)
+        }
+        appendText(email)
+        appendText(name)
+        appendText(company)
+        appendText(source)
+        appendText(category)
+        appendText(status)
+        Self.appendLittleEndian(UInt32(truncatingIfNeeded: metadata.count), to: &bytes)
+        bytes.append(contentsOf: metadata)
+        return bytes
+    }
+
+    static func appendLittleEndian<Value: FixedWidthInteger>(_ value: Value, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
     /// The length of `record`, counted without building it: 44 fixed bytes, six texts of
@@ -289,4 +313,17 @@ public struct WireLeadQuery: Sendable, Hashable {
         self.limit = limit
         self.cursor = cursor
     }
+}
+
+/// One item's outcome in an upsert batch's answer (docs/PROTOCOL.md, "Upsert batches").
+public enum WireUpsertOutcome: Sendable, Hashable {
+    /// The item is stored: its request record with this version, this created_at and the
+    /// answer's updated_at.
+    case stored(version: UInt64, createdAtMicroseconds: Int64)
+    /// The item is not stored; `status` is never `ok`.
+    case refused(Status, message: String)
+
+    /// An item's message is cut to this many bytes, so that a batch of 1,024 refusals stays
+    /// about half a megabyte, far under the response frame limit.
+    public static let messageBytesMax = 512
 }

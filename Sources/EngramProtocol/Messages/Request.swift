@@ -47,6 +47,11 @@ public enum Request: Sendable, Hashable {
     case campaignSummary(namespace: String, id: WireUUID)
     case activeCampaignSummaries(namespace: String, limit: UInt32, after: WireCampaignCursor?)
     case campaignHourly(namespace: String, id: WireUUID, fromMicroseconds: Int64, toMicroseconds: Int64, limit: UInt32)
+    /// Lead records in the upsert request form, each upserted on its own (docs/PROTOCOL.md,
+    /// "Upsert batches"). The records stay bytes: one the server cannot read is refused alone.
+    case leadUpsertBatch(namespace: String, records: [[UInt8]])
+    /// Campaign records in the upsert request form, as `leadUpsertBatch`.
+    case campaignUpsertBatch(namespace: String, records: [[UInt8]])
     /// One consolidation pass now (docs/PROTOCOL.md, "Lifecycle").
     case consolidate
     case eraseNamespace(namespace: String)
@@ -91,6 +96,8 @@ public enum Request: Sendable, Hashable {
         case .campaignSummary: .campaignSummary
         case .activeCampaignSummaries: .activeCampaignSummaries
         case .campaignHourly: .campaignHourly
+        case .leadUpsertBatch: .leadUpsertBatch
+        case .campaignUpsertBatch: .campaignUpsertBatch
         case .consolidate: .consolidate
         case .eraseNamespace: .eraseNamespace
         case .eraseLead: .eraseLead
@@ -111,7 +118,8 @@ public enum Request: Sendable, Hashable {
         case .leadUpsert(let namespace, _), .leadGet(let namespace, _), .leadGetByEmail(let namespace, _), .leadDelete(let namespace, _),
              .leadQuery(let namespace, _), .campaignUpsert(let namespace, _), .campaignGet(let namespace, _), .campaignDelete(let namespace, _),
              .campaignQuery(let namespace, _, _, _, _), .metricAppend(let namespace, _), .campaignSummary(let namespace, _),
-             .activeCampaignSummaries(let namespace, _, _), .campaignHourly(let namespace, _, _, _, _):
+             .activeCampaignSummaries(let namespace, _, _), .campaignHourly(let namespace, _, _, _, _),
+             .leadUpsertBatch(let namespace, _), .campaignUpsertBatch(let namespace, _):
             namespace
         case .longTermGet(let namespace, _), .longTermPut(let namespace, _, _), .longTermDelete(let namespace, _, _),
              .longTermCompareAndSet(let namespace, _, _, _), .longTermScan(let namespace, _, _, _),
@@ -220,6 +228,8 @@ public enum Request: Sendable, Hashable {
             RecordCodec.writeCursor(after, into: &buffer)
         case .metricAppend(let namespace, let events):
             RecordCodec.encodeMetricAppend(namespace, events, into: &buffer)
+        case .leadUpsertBatch(let namespace, let records), .campaignUpsertBatch(let namespace, let records):
+            RecordCodec.encodeUpsertBatch(namespace, records, into: &buffer)
         case .activeCampaignSummaries(let namespace, let limit, let after):
             buffer.writeNamespace(namespace)
             buffer.writeInteger(limit, endianness: .little)
@@ -268,6 +278,12 @@ public enum Request: Sendable, Hashable {
             return .campaignQuery(namespace: namespace, status: WireCampaignStatus(rawValue: rawStatus), type: type, limit: try reader.read(UInt32.self, "limit"), after: try RecordCodec.readCursor(&reader))
         case .metricAppend:
             return try RecordCodec.decodeMetricAppend(&reader)
+        case .leadUpsertBatch:
+            let (namespace, records) = try RecordCodec.decodeUpsertBatch(&reader, "lead")
+            return .leadUpsertBatch(namespace: namespace, records: records)
+        case .campaignUpsertBatch:
+            let (namespace, records) = try RecordCodec.decodeUpsertBatch(&reader, "campaign")
+            return .campaignUpsertBatch(namespace: namespace, records: records)
         case .activeCampaignSummaries:
             return .activeCampaignSummaries(namespace: try reader.readNamespace(), limit: try reader.read(UInt32.self, "limit"), after: try RecordCodec.readCursor(&reader))
         case .campaignHourly:
@@ -340,7 +356,8 @@ public enum Request: Sendable, Hashable {
         case .episodicUnfollow:
             request = .episodicUnfollow(followRequestID: try reader.read(UInt64.self, "follow request id"))
         case .leadUpsert, .campaignUpsert, .leadGet, .leadDelete, .campaignGet, .campaignDelete, .campaignSummary,
-             .leadGetByEmail, .leadQuery, .campaignQuery, .metricAppend, .activeCampaignSummaries, .campaignHourly:
+             .leadGetByEmail, .leadQuery, .campaignQuery, .metricAppend, .activeCampaignSummaries, .campaignHourly,
+             .leadUpsertBatch, .campaignUpsertBatch:
             request = try decodeRecords(opcode, &reader)
         case .consolidate, .eraseNamespace, .eraseLead, .leadEngagement:
             request = try LifecycleCodec.decodeRequest(opcode, &reader)

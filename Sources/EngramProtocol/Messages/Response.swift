@@ -74,6 +74,9 @@ public enum Response: Sendable, Hashable {
     case summaryPage(summaries: [WireCampaignSummary], next: WireCampaignCursor?)
     /// Hours with events, ascending; `resumeFrom` continues the series.
     case hourlyPage(buckets: [WireHourlyBucket], resumeFromMicroseconds: Int64?)
+    /// An upsert batch's answer: the batch time (every stored item's updated_at) and one outcome
+    /// per item, in request order.
+    case upsertOutcomes(updatedAtMicroseconds: Int64, outcomes: [WireUpsertOutcome])
     /// What a consolidation pass did.
     case consolidation(WireConsolidationReport)
     /// What an erase did.
@@ -183,6 +186,8 @@ public enum Response: Sendable, Hashable {
             }
             buffer.writeInteger(resume == nil ? UInt8(0) : 1)
             if let resume { buffer.writeInteger(resume, endianness: .little) }
+        case .upsertOutcomes(let updatedAt, let outcomes):
+            RecordCodec.encodeUpsertOutcomes(updatedAt, outcomes, into: &buffer)
         case .consolidation(let report):
             report.encode(into: &buffer)
         case .erasure(let report):
@@ -249,6 +254,8 @@ public enum Response: Sendable, Hashable {
             return .sequences(sequences)
         case .campaignSummary:
             return .summary(try RecordCodec.decodeSummary(&reader))
+        case .leadUpsertBatch, .campaignUpsertBatch:
+            return try RecordCodec.decodeUpsertOutcomes(&reader)
         case .activeCampaignSummaries:
             let count = try RecordCodec.readCount(&reader, bytesMin: 68)
             var summaries: [WireCampaignSummary] = []
@@ -320,7 +327,7 @@ public enum Response: Sendable, Hashable {
             guard header.flags.contains(.more) else { return .followEnd(nextPosition: nextPosition) }
             return .followPush(nextPosition: nextPosition, episodes: try EpisodicCodec.decodeEpisodes(&reader))
         case .leadUpsert, .leadGet, .leadGetByEmail, .leadQuery, .campaignUpsert, .campaignGet, .campaignQuery,
-             .metricAppend, .campaignSummary, .activeCampaignSummaries, .campaignHourly:
+             .metricAppend, .campaignSummary, .activeCampaignSummaries, .campaignHourly, .leadUpsertBatch, .campaignUpsertBatch:
             return try decodeRecords(header.opcode, &reader)
         case .consolidate, .eraseNamespace, .eraseLead, .leadEngagement:
             return try LifecycleCodec.decodeResponse(header.opcode, &reader)

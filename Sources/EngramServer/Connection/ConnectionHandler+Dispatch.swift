@@ -171,7 +171,8 @@ extension ConnectionHandler {
         case .episodicAppend, .episodicReadRange, .episodicScan, .episodicFollow, .episodicUnfollow:
             executeEpisodic(request, header, start)
         case .leadUpsert, .leadGet, .leadGetByEmail, .leadDelete, .leadQuery, .campaignUpsert, .campaignGet, .campaignDelete,
-             .campaignQuery, .metricAppend, .campaignSummary, .activeCampaignSummaries, .campaignHourly:
+             .campaignQuery, .metricAppend, .campaignSummary, .activeCampaignSummaries, .campaignHourly,
+             .leadUpsertBatch, .campaignUpsertBatch:
             executeRecords(request, header, start)
         case .consolidate, .eraseNamespace, .eraseLead, .leadEngagement:
             executeLifecycle(request, header, start)

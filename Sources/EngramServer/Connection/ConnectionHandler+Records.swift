@@ -23,6 +23,16 @@ extension ConnectionHandler {
             case .metricAppend(_, let events):
                 let command = CampaignMetricAppend(namespace: namespace, events: events.map(CampaignMetricEvent.init))
                 submitResponse(command, header, start) { .sequences($0) }
+            case .leadUpsertBatch(_, let records):
+                try LeadUpsertBatch.checkRequest(recordCount: records.count, byteCount: Self.requestByteCount(records), server.store.limits)
+                let items = records.map { record in Result { () throws(EngramError) in try LeadUpsert(namespace: namespace, request: record) } }
+                let command = LeadUpsertBatch(namespace: namespace, items: items, limits: server.store.limits)
+                submitResponse(command, header, start) { Self.upsertOutcomes($0) { ($0.version, $0.createdAtMicroseconds) } }
+            case .campaignUpsertBatch(_, let records):
+                try CampaignUpsertBatch.checkRequest(recordCount: records.count, byteCount: Self.requestByteCount(records), server.store.limits)
+                let items = records.map { record in Result { () throws(EngramError) in try Self.campaignUpsert(namespace, record) } }
+                let command = CampaignUpsertBatch(namespace: namespace, items: items, limits: server.store.limits)
+                submitResponse(command, header, start) { Self.upsertOutcomes($0) { ($0.version, $0.createdAtMicroseconds) } }
             case .leadGet(_, let id):
                 answerFound(try server.store.leadGet(namespace: namespace, id: UUID(id)).map { .lead(WireLead($0)) }, header, start)
             case .leadGetByEmail(_, let email):
@@ -79,6 +89,26 @@ extension ConnectionHandler {
             bytes += size
         }
         return .leadPage(leads: leads, cursor: page.next?.bytes)
+    }
+
+    /// The bytes an upsert batch's records took on the wire: each with its u32 length.
+    static func requestByteCount(_ records: [[UInt8]]) -> Int {
+        records.reduce(0) { $0 + 4 + $1.count }
+    }
+
+    /// An upsert batch's answer: each stored item's version and created_at, each refusal's status
+    /// and message (docs/PROTOCOL.md, "Upsert batches").
+    static func upsertOutcomes<Stored>(_ outcome: UpsertBatchOutcome<Stored>, _ stored: (Stored) -> (version: UInt64, createdAtMicroseconds: Int64)) -> Response {
+        let outcomes = outcome.results.map { result -> WireUpsertOutcome in
+            switch result {
+            case .success(let record):
+                let (version, createdAt) = stored(record)
+                return .stored(version: version, createdAtMicroseconds: createdAt)
+            case .failure(let error):
+                return .refused(Status(error), message: error.wireMessage)
+            }
+        }
+        return .upsertOutcomes(updatedAtMicroseconds: outcome.batchTimeMicroseconds, outcomes: outcomes)
     }
 
     /// The campaign upsert request form: a campaign record with version and updated_at 0 and

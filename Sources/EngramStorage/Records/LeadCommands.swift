@@ -92,18 +92,21 @@ public struct LeadUpsert: WriteCommand {
     public func execute(in context: inout WriteContext) throws(EngramError) -> Lead {
         let tables = context.tables.records
         let namespace = namespace, id = id
-        let existingCreatedAt = try RecordKeys.with({ $0.append(namespace: namespace); $0.append(uuid: id) }) { (key) throws(EngramError) -> Int64? in
+        // The stored lead's keys are copied here, before any write; the put uses them rather
+        // than reading the lead again.
+        let existing = try RecordKeys.with({ $0.append(namespace: namespace); $0.append(uuid: id) }) { (key) throws(EngramError) -> (createdAt: Int64, keys: LeadIndexKeys)? in
             guard let stored = try context.get(tables.leads, key) else { return nil }
-            return try LeadView(stored, source: tables.leads.name).createdAt
+            let view = try LeadView(stored, source: tables.leads.name)
+            return (view.createdAt, LeadIndexKeys(namespace: namespace, view))
         }
         if let owner = try LeadReading.emailOwner(namespace: namespace, email: email, table: tables.leadEmails, in: context.transaction), owner != id {
             throw EngramError(.alreadyExists, "email \"\(email)\" already belongs to lead \(owner.uuidString) in namespace \(namespace.name)")
         }
         let version = context.nextVersion()
-        let createdAt = existingCreatedAt ?? createdAtMicroseconds ?? context.batchTimeMicroseconds
+        let createdAt = existing?.createdAt ?? createdAtMicroseconds ?? context.batchTimeMicroseconds
         let updatedAt = context.batchTimeMicroseconds
         let record = LeadLayout.encode(id: id, score: UInt8(score), version: version, createdAt: createdAt, updatedAt: updatedAt, texts: texts, metadata: metadata)
-        try context.apply(LeadPutOperation(namespace: namespace, record: record))
+        try context.apply(LeadPutOperation(namespace: namespace, record: record, checked: LeadPutOperation.Checked(old: existing?.keys)))
         return Lead(id: id, email: email, name: name, company: company, source: source, category: category, score: score, status: status,
                     metadata: metadata, createdAtMicroseconds: createdAt, updatedAtMicroseconds: updatedAt, version: version)
     }

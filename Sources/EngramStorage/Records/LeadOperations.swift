@@ -31,6 +31,16 @@ struct LeadPutOperation: RedoOperation {
     static let opcode = RedoOpcode.leadPut
     let namespace: Namespace
     let record: [UInt8]
+    /// What the command that built the operation read just before, in the same command on the
+    /// writer thread, so `apply` does not read it again: the stored lead's index keys, and that
+    /// the new email's entry is free or the lead's own. Never logged: replay has no command and
+    /// reads both itself. A bulk load saves two of its four reads a lead with it.
+    var checked: Checked? = nil
+
+    struct Checked {
+        /// The index keys of the lead stored under the id; nil when there was none.
+        let old: LeadIndexKeys?
+    }
 
     func encode(into writer: inout ByteWriter) {
         RedoCoding.write(namespace, into: &writer)
@@ -52,9 +62,14 @@ struct LeadPutOperation: RedoOperation {
             context.observe(version: lead.version)
             let new = LeadIndexKeys(namespace: namespace, lead)
             // The old record's keys are copied before the first write: LMDB's pointers die then.
-            let old = try RecordKeys.with({ $0.append(namespace: namespace); $0.append(lead.id) }) { (key) throws(EngramError) -> LeadIndexKeys? in
-                guard let stored = try context.get(tables.leads, key) else { return nil }
-                return LeadIndexKeys(namespace: namespace, try LeadView(stored, source: tables.leads.name))
+            let old: LeadIndexKeys?
+            if let checked {
+                old = checked.old
+            } else {
+                old = try RecordKeys.with({ $0.append(namespace: namespace); $0.append(lead.id) }) { (key) throws(EngramError) -> LeadIndexKeys? in
+                    guard let stored = try context.get(tables.leads, key) else { return nil }
+                    return LeadIndexKeys(namespace: namespace, try LeadView(stored, source: tables.leads.name))
+                }
             }
             if let old {
                 if old.email != new.email { try RecordIndex.delete(tables.leadEmails, old.email, in: context.transaction) }
@@ -62,7 +77,8 @@ struct LeadPutOperation: RedoOperation {
                 if old.status != new.status { try RecordIndex.delete(tables.leadStatuses, old.status, in: context.transaction) }
             }
             if old?.email != new.email {
-                let owner = try new.email.withBytes { (key) throws(EngramError) in try context.get(tables.leadEmails, key).map { UUID(bytes: $0) } }
+                // The command checked the entry (LeadUpsert.execute); replay checks it here.
+                let owner = checked != nil ? nil : try new.email.withBytes { (key) throws(EngramError) in try context.get(tables.leadEmails, key).map { UUID(bytes: $0) } }
                 if let owner, owner != lead.uuid {
                     throw EngramError(.corrupt, "a logged lead put for \(lead.uuid.uuidString) finds its email held by lead \(owner.uuidString)")
                 }

@@ -13,6 +13,8 @@ extension Limits {
             ("leadMetadataDepthMax", leadMetadataDepthMax), ("recordPageCountMax", recordPageCountMax),
             ("leadQueryExamineCountMax", leadQueryExamineCountMax),
             ("campaignMetricAppendCountMax", campaignMetricAppendCountMax),
+            ("leadUpsertBatchCountMax", leadUpsertBatchCountMax), ("campaignUpsertBatchCountMax", campaignUpsertBatchCountMax),
+            ("upsertBatchRequestBytesMax", upsertBatchRequestBytesMax),
             ("campaignDeleteEventCountMax", campaignDeleteEventCountMax),
             ("campaignMetricDeleteCountMax", campaignMetricDeleteCountMax),
         ]
@@ -34,6 +36,12 @@ extension Limits {
         // A metric append of campaignMetricAppendCountMax events may not fit a small batch; the
         // command refuses one that does not (CampaignMetricAppend.validate), so tests and stores
         // with small batches need not know this bound.
+        // The wire carries a batch's count as a u16 (docs/PROTOCOL.md, "Upsert batches"). Like a
+        // metric append, a full batch of the largest leads may not fit a small writer batch; the
+        // command refuses one that does not (UpsertBatch.validate).
+        for (name, value) in [("leadUpsertBatchCountMax", leadUpsertBatchCountMax), ("campaignUpsertBatchCountMax", campaignUpsertBatchCountMax)] {
+            try require(value <= Int(UInt16.max), "\(name) \(value) must fit the wire's u16 count (65535)")
+        }
         try require(leadQueryExamineCountMax > recordPageCountMax, "leadQueryExamineCountMax \(leadQueryExamineCountMax) must exceed recordPageCountMax \(recordPageCountMax): a full page and its look-ahead must fit")
         try require(campaignMetricDeleteCountMax <= campaignDeleteEventCountMax, "campaignMetricDeleteCountMax \(campaignMetricDeleteCountMax) must not exceed campaignDeleteEventCountMax \(campaignDeleteEventCountMax)")
     }

@@ -172,6 +172,15 @@ public struct Limits: Sendable, Equatable {
     public var leadQueryExamineCountMax: Int = 10_000
     /// Events in one metric append command, so one command cannot hold the writer for long.
     public var campaignMetricAppendCountMax: Int = 1_024
+    /// Leads in one upsert batch (bulk loading): a thousand amortise a round trip and a sync over
+    /// enough leads that neither shows, and hold the writer for a few milliseconds.
+    public var leadUpsertBatchCountMax: Int = 1_024
+    /// Campaigns in one upsert batch, bounded for the same reason as leads.
+    public var campaignUpsertBatchCountMax: Int = 1_024
+    /// Bytes of the records of one upsert batch request (each record and its u32 length): a
+    /// thousand typical leads take about 250 KiB, and 1 MiB bounds what one command decodes and
+    /// validates before the writer sees it, and what it logs, whatever the items' sizes.
+    public var upsertBatchRequestBytesMax: Int = 1 << 20
     /// Events a campaign delete removes in its one transaction; bounds the writer's time (about
     /// 0.1 s); a larger campaign is trimmed first with metric deletes.
     public var campaignDeleteEventCountMax: Int = 100_000
