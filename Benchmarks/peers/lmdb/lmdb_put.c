@@ -7,9 +7,9 @@
  *
  *   lmdb_put DIRECTORY PUTS PUTS_PER_TRANSACTION
  *
- * Prints one CSV line: puts/s, CPU µs per put (user + system, getrusage), bytes written to
- * storage per put (/proc/self/io write_bytes, which counts the pages this process dirtied or
- * wrote), commits (each syncs the data file twice). The directory must exist and be empty; it is on the disk under test.
+ * Prints one CSV line: puts/s, CPU µs per put (user + system, getrusage), commits (each syncs
+ * the data file twice). tools/bench-server reads the disk's bytes written around it. The
+ * directory must exist and be empty; it is on the disk under test.
  */
 #include <lmdb.h>
 #include <stdio.h>
@@ -23,18 +23,6 @@ static void check(int rc, const char *what) {
         fprintf(stderr, "lmdb_put: %s: %s\n", what, mdb_strerror(rc));
         exit(1);
     }
-}
-
-static long long write_bytes(void) {
-    FILE *file = fopen("/proc/self/io", "r");
-    if (!file) return -1;
-    char line[128];
-    long long value = -1;
-    while (fgets(line, sizeof line, file)) {
-        if (strncmp(line, "write_bytes:", 12) == 0) value = atoll(line + 12);
-    }
-    fclose(file);
-    return value;
 }
 
 static double cpu_seconds(void) {
@@ -76,7 +64,6 @@ int main(int argc, char **argv) {
     memset(value, 'v', sizeof value);
     char key[32];
     unsigned long long state = 88172645463325252ULL;
-    long long bytes_before = write_bytes();
     double cpu_before = cpu_seconds();
     double started = now_seconds();
     long commits = 0;
@@ -96,8 +83,7 @@ int main(int argc, char **argv) {
     }
     double elapsed = now_seconds() - started;
     double cpu = cpu_seconds() - cpu_before;
-    long long bytes = write_bytes() - bytes_before;
-    printf("%.0f,%.2f,%.0f,%ld\n", puts / elapsed, cpu * 1e6 / puts, (double)bytes / puts, commits);
+    printf("%.0f,%.2f,%ld\n", puts / elapsed, cpu * 1e6 / puts, commits);
     mdb_env_close(env);
     return 0;
 }
