@@ -113,13 +113,7 @@ extension EngramConnection {
     }
 
     func awaitFrame(_ future: EventLoopFuture<Frame>) async throws(EngramClientError) -> Frame {
-        do {
-            return try await future.get()
-        } catch let error as EngramClientError {
-            throw error
-        } catch {
-            throw EngramClientError(.connectionClosed, "\(error)")
-        }
+        try await PendingResponse.frame(of: future)
     }
 
     /// A reader over an answer's body; a non-zero status is thrown with its message.

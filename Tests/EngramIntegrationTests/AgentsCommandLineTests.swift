@@ -10,35 +10,8 @@ import Testing
 @Suite(.serialized) struct AgentsCommandLineTests {
     /// Runs `engram-agents` with `arguments`; returns its exit status and standard output.
     func agents(_ arguments: [String]) -> (status: Int32, output: String) {
-        let program = ServerProcess.productsDirectory + "/engram-agents"
-        var pipeDescriptors: [Int32] = [0, 0]
-        guard pipe(&pipeDescriptors) == 0 else { return (-1, "pipe failed") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, pipeDescriptors[1], 1)
-        posix_spawn_file_actions_addclose(&actions, pipeDescriptors[0])
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let argv = ([program] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, program, &actions, nil, argv, environ)
-        close(pipeDescriptors[1])
-        guard rc == 0 else {
-            close(pipeDescriptors[0])
-            return (-1, "posix_spawn failed: \(rc)")
-        }
-        var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = read(pipeDescriptors[0], &chunk, chunk.count)
-            if count <= 0 { break }
-            output += chunk[0..<count]
-        }
-        close(pipeDescriptors[0])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return ((status >> 8) & 0xFF, String(decoding: output, as: UTF8.self))
+        let outcome = runProduct("engram-agents", arguments)
+        return (outcome.status, outcome.output)
     }
 
     func write(_ text: String, to path: String) throws {

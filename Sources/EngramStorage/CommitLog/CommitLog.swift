@@ -263,17 +263,7 @@ final class CommitLog: @unchecked Sendable {
                 throw error
             }
         } else {
-            handle = try fileSystem.open(path, create: true)
-            do throws(EngramError) {
-                try handle.truncate(to: 0)
-                try handle.allocate(byteCount: Int64(segmentBytes))
-                try handle.sync()
-                try fileSystem.syncDirectory(directory)
-            } catch {
-                handle.close()
-                try? fileSystem.remove(path)
-                throw error
-            }
+            handle = try fileSystem.createReserved(path, byteCount: Int64(segmentBytes), directory: directory) { _ throws(EngramError) in }
         }
         activeHandle = handle
         activeOffset = 0

@@ -167,19 +167,9 @@ final class EpisodicLog: BatchParticipant, @unchecked Sendable {
     /// want of space and the file survives a crash. On failure nothing is left behind.
     func createSegmentFile(segment: UInt64, generation: UInt32, firstPosition: UInt64, byteCount: Int) throws(EngramError) -> any FileHandle {
         let path = path(segment: segment, generation: generation)
-        let handle = try fileSystem.open(path, create: true)
-        do throws(EngramError) {
-            try handle.truncate(to: 0)
-            try handle.allocate(byteCount: Int64(byteCount))
+        return try fileSystem.createReserved(path, byteCount: Int64(byteCount), directory: directory) { (handle) throws(EngramError) in
             try handle.write(EpisodicSegmentHeader(number: segment, generation: generation, firstPosition: firstPosition).encoded(), at: 0)
-            try handle.sync()
-            try fileSystem.syncDirectory(directory)
-        } catch {
-            handle.close()
-            try? fileSystem.remove(path)
-            throw error
         }
-        return handle
     }
 
     /// A shared read handle on a segment file, opened on first use.

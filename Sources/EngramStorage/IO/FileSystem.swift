@@ -22,6 +22,28 @@ public protocol FileSystem: Sendable {
     func syncDirectory(_ path: String) throws(EngramError)
 }
 
+extension FileSystem {
+    /// Creates `path` empty with `byteCount` bytes reserved, lets `prepare` write what the file
+    /// must start with, and syncs the file and then `directory`, so later writes inside it cannot
+    /// fail for want of space and the file survives a crash. On a failure the file is closed and
+    /// removed.
+    func createReserved(_ path: String, byteCount: Int64, directory: String, prepare: (any FileHandle) throws(EngramError) -> Void) throws(EngramError) -> any FileHandle {
+        let handle = try open(path, create: true)
+        do throws(EngramError) {
+            try handle.truncate(to: 0)
+            try handle.allocate(byteCount: byteCount)
+            try prepare(handle)
+            try handle.sync()
+            try syncDirectory(directory)
+        } catch {
+            handle.close()
+            try? remove(path)
+            throw error
+        }
+        return handle
+    }
+}
+
 /// An open file. One owner at a time; not safe for concurrent use unless a type says otherwise.
 public protocol FileHandle: AnyObject, Sendable {
     var path: String { get }

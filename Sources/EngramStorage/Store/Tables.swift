@@ -39,14 +39,19 @@ enum MetaKey {
     static let formatVersion: UInt32 = 1
 }
 
+/// A meta table's u64 value as stored (little-endian, 8 bytes), or nil when the key is missing;
+/// for LMDB's transactions and the store's alike.
+func metaUInt64(_ value: UnsafeRawBufferPointer?, key: [UInt8]) throws(EngramError) -> UInt64? {
+    guard let value else { return nil }
+    guard value.count == 8 else {
+        throw EngramError(.corrupt, "meta value \(String(decoding: key, as: UTF8.self)) is \(value.count) bytes, expected 8")
+    }
+    return UInt64(littleEndian: value.loadUnaligned(as: UInt64.self))
+}
+
 extension LMDBTransaction {
     func readUInt64(_ table: LMDBDatabase, _ key: [UInt8]) throws(EngramError) -> UInt64? {
-        let value = try key.withBytes { (key) throws(EngramError) in try get(table, key) }
-        guard let value else { return nil }
-        guard value.count == 8 else {
-            throw EngramError(.corrupt, "meta value \(String(decoding: key, as: UTF8.self)) is \(value.count) bytes, expected 8")
-        }
-        return UInt64(littleEndian: value.loadUnaligned(as: UInt64.self))
+        try metaUInt64(key.withBytes { (key) throws(EngramError) in try get(table, key) }, key: key)
     }
 
     func writeUInt64(_ table: LMDBDatabase, _ key: [UInt8], _ value: UInt64) throws(EngramError) {
@@ -58,12 +63,7 @@ extension LMDBTransaction {
 
 extension StoreTransaction {
     func readUInt64(_ table: LMDBDatabase, _ key: [UInt8]) throws(EngramError) -> UInt64? {
-        let value = try key.withBytes { (key) throws(EngramError) in try get(table, key) }
-        guard let value else { return nil }
-        guard value.count == 8 else {
-            throw EngramError(.corrupt, "meta value \(String(decoding: key, as: UTF8.self)) is \(value.count) bytes, expected 8")
-        }
-        return UInt64(littleEndian: value.loadUnaligned(as: UInt64.self))
+        try metaUInt64(key.withBytes { (key) throws(EngramError) in try get(table, key) }, key: key)
     }
 
     func writeUInt64(_ table: LMDBDatabase, _ key: [UInt8], _ value: UInt64) throws(EngramError) {

@@ -50,20 +50,16 @@ struct WriteBufferCursor {
     }
 
     private mutating func settleForward(_ start: WriteBufferNode?) {
-        var candidate = start
-        while let current = candidate {
-            if let visible = current.version(atOrBelow: bound) {
-                node = current
-                version = visible
-                return
-            }
-            candidate = current.next(0)
-        }
-        node = nil
-        version = nil
+        settle(start, forward: true)
     }
 
     private mutating func settleBackward(_ start: WriteBufferNode?) {
+        settle(start, forward: false)
+    }
+
+    /// Stops at the first node from `start` on, in the direction given, with a version visible at
+    /// the bound; none when there is none.
+    private mutating func settle(_ start: WriteBufferNode?, forward: Bool) {
         var candidate = start
         while let current = candidate {
             if let visible = current.version(atOrBelow: bound) {
@@ -71,7 +67,7 @@ struct WriteBufferCursor {
                 version = visible
                 return
             }
-            candidate = current.previous
+            candidate = forward ? current.next(0) : current.previous
         }
         node = nil
         version = nil

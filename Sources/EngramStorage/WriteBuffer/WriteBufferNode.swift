@@ -16,7 +16,7 @@ import Glibc
 /// Pointers are stored as addresses (0 for none). The writer thread stores the three kinds of link
 /// with release ordering after filling what they point to; readers load them with acquire
 /// ordering. The other fields never change once the node is linked.
-struct WriteBufferNode: Equatable {
+struct WriteBufferNode: WriteBufferArenaRecord {
     let pointer: UnsafeMutableRawPointer
 
     static let newestVersionOffset = 0
@@ -33,12 +33,6 @@ struct WriteBufferNode: Equatable {
         self.pointer = pointer
     }
 
-    init?(address: UInt64) {
-        guard let pointer = UnsafeMutableRawPointer(bitPattern: UInt(address)) else { return nil }
-        self.pointer = pointer
-    }
-
-    var address: UInt64 { UInt64(UInt(bitPattern: pointer)) }
 
     var height: Int { Int(pointer.load(fromByteOffset: Self.heightOffset, as: UInt8.self)) }
 
@@ -114,7 +108,7 @@ struct WriteBufferNode: Equatable {
 ///  |          |               | tombstone    |      |              |
 ///  +----------+---------------+--------------+------+--------------+
 /// ```
-struct WriteBufferVersion: Equatable {
+struct WriteBufferVersion: WriteBufferArenaRecord {
     let pointer: UnsafeMutableRawPointer
 
     static let lsnOffset = 0
@@ -127,12 +121,6 @@ struct WriteBufferVersion: Equatable {
         self.pointer = pointer
     }
 
-    init?(address: UInt64) {
-        guard let pointer = UnsafeMutableRawPointer(bitPattern: UInt(address)) else { return nil }
-        self.pointer = pointer
-    }
-
-    var address: UInt64 { UInt64(UInt(bitPattern: pointer)) }
     var lsn: UInt64 { pointer.load(fromByteOffset: Self.lsnOffset, as: UInt64.self) }
     var older: WriteBufferVersion? { WriteBufferVersion(address: pointer.load(fromByteOffset: Self.olderOffset, as: UInt64.self)) }
     var isTombstone: Bool { pointer.load(fromByteOffset: Self.valueByteCountOffset, as: UInt32.self) == Self.tombstone }
@@ -161,4 +149,19 @@ func compareKeys(_ left: UnsafeRawBufferPointer, _ right: UnsafeRawBufferPointer
         if order != 0 { return Int(order) }
     }
     return left.count == right.count ? 0 : (left.count < right.count ? -1 : 1)
+}
+
+/// A record in a write buffer's arena, named in links by its address (0 for none).
+protocol WriteBufferArenaRecord: Equatable {
+    var pointer: UnsafeMutableRawPointer { get }
+    init(_ pointer: UnsafeMutableRawPointer)
+}
+
+extension WriteBufferArenaRecord {
+    init?(address: UInt64) {
+        guard let pointer = UnsafeMutableRawPointer(bitPattern: UInt(address)) else { return nil }
+        self.init(pointer)
+    }
+
+    var address: UInt64 { UInt64(UInt(bitPattern: pointer)) }
 }

@@ -11,7 +11,13 @@ struct CommandOutcome: Equatable {
 /// Runs the debug `engram` with `arguments` against `port`, standard output to a pipe (so not a
 /// terminal) and standard error to /dev/null; waits for it to end.
 func runEngram(_ port: Int, _ arguments: [String]) -> CommandOutcome {
-    let program = ServerProcess.productsDirectory + "/engram"
+    runProduct("engram", arguments + ["--port", "\(port)"])
+}
+
+/// Runs the debug build's program `name` with `arguments`, standard output to a pipe (so not a
+/// terminal) and standard error to /dev/null; waits for it to end.
+func runProduct(_ name: String, _ arguments: [String]) -> CommandOutcome {
+    let program = ServerProcess.productsDirectory + "/" + name
     var pipeDescriptors: [Int32] = [0, 0]
     guard pipe(&pipeDescriptors) == 0 else { return CommandOutcome(status: -1, output: "pipe failed: errno \(errno)") }
     var actions = posix_spawn_file_actions_t()
@@ -20,7 +26,7 @@ func runEngram(_ port: Int, _ arguments: [String]) -> CommandOutcome {
     posix_spawn_file_actions_adddup2(&actions, pipeDescriptors[1], 1)
     posix_spawn_file_actions_addclose(&actions, pipeDescriptors[0])
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-    let argv = ([program] + arguments + ["--port", "\(port)"]).map { strdup($0) } + [nil]
+    let argv = ([program] + arguments).map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
     var pid: pid_t = 0
     let rc = posix_spawn(&pid, program, &actions, nil, argv, environ)
